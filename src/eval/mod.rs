@@ -1,0 +1,1 @@
+//! Evaluation over EPITOME-format data.

@@ -1,0 +1,1 @@
+//! Safety: crisis gate, helplines, output sanitizing.

@@ -1,5 +1,12 @@
 //! Chain of Empathy: therapies as data, prompt building, output parsing.
 
+mod parse;
+mod prompt;
+mod run;
 mod strategy;
+mod therapy;
 
+pub use parse::{parse_output, ChainOutput, ParseError};
+pub use prompt::{build_messages, output_schema, repair_messages, response_format, Turn};
+pub use run::{run_chain, ChainError, ChainRun};
 pub use strategy::{Strategy, Therapy};

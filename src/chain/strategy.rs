@@ -120,7 +120,10 @@ mod tests {
             Strategy::parse_label("Emotional Reaction"),
             Some(Strategy::EmotionalReaction)
         );
-        assert_eq!(Strategy::parse_label("EXPLORATION"), Some(Strategy::Exploration));
+        assert_eq!(
+            Strategy::parse_label("EXPLORATION"),
+            Some(Strategy::Exploration)
+        );
         assert_eq!(
             Strategy::parse_label("interpretations"),
             Some(Strategy::Interpretation)

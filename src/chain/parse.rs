@@ -1,0 +1,227 @@
+//! Tolerant reading of the model's answer: code fences, prose around the
+//! JSON, trailing commas, other key names and label spellings.
+
+use super::Strategy;
+use regex::Regex;
+use serde_json::{Map, Value};
+use std::sync::LazyLock;
+
+const MAX_EMOTION_CHARS: usize = 40;
+const MAX_REASONING_STEPS: usize = 8;
+const MAX_STEP_CHARS: usize = 400;
+/// How many `{` positions to try: bounds the work on hostile output.
+const MAX_CANDIDATES: usize = 32;
+
+/// What the chain produced, normalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainOutput {
+    pub emotion: Option<String>,
+    pub reasoning: Vec<String>,
+    /// `None` when the model named no strategy or one that is not EPITOME's.
+    pub strategy: Option<Strategy>,
+    pub reply: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("the answer holds no JSON object")]
+    NoJson,
+    #[error("the JSON object has no reply")]
+    NoReply,
+}
+
+static TRAILING_COMMA: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r",(\s*[}\]])").expect("valid regex"));
+
+pub fn parse_output(raw: &str) -> Result<ChainOutput, ParseError> {
+    let mut saw_object = false;
+    for (start, _) in raw.match_indices('{').take(MAX_CANDIDATES) {
+        let Some(object) = first_object(&raw[start..]) else {
+            continue;
+        };
+        saw_object = true;
+        if let Some(output) = from_object(&object) {
+            return Ok(output);
+        }
+    }
+    Err(if saw_object {
+        ParseError::NoReply
+    } else {
+        ParseError::NoJson
+    })
+}
+
+/// The JSON object at the start of `text`, strict first, then with
+/// trailing commas removed (a common small-model slip).
+fn first_object(text: &str) -> Option<Map<String, Value>> {
+    let strict = serde_json::Deserializer::from_str(text)
+        .into_iter::<Value>()
+        .next()
+        .and_then(Result::ok);
+    let value = match strict {
+        Some(value) => value,
+        None => {
+            let relaxed = TRAILING_COMMA.replace_all(text, "$1");
+            serde_json::Deserializer::from_str(&relaxed)
+                .into_iter::<Value>()
+                .next()?
+                .ok()?
+        }
+    };
+    match value {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+fn from_object(object: &Map<String, Value>) -> Option<ChainOutput> {
+    // Keys in any case: small models write "Reply" or "STRATEGY".
+    let field = |names: &[&str]| {
+        object
+            .iter()
+            .find(|(k, _)| names.contains(&k.trim().to_ascii_lowercase().as_str()))
+            .map(|(_, v)| v)
+    };
+    let reply = field(&["reply", "response", "answer"])
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|r| !r.is_empty())?
+        .to_string();
+    let emotion = field(&["emotion", "emotions", "feeling"])
+        .and_then(text_of)
+        .map(|e| e.chars().take(MAX_EMOTION_CHARS).collect::<String>())
+        .filter(|e| !e.is_empty());
+    let strategy = field(&["strategy", "empathy_strategy", "strategy_used"])
+        .and_then(text_of)
+        .and_then(|label| Strategy::parse_label(&label));
+    let reasoning = field(&["reasoning", "reasoning_steps", "steps"])
+        .map(steps_of)
+        .unwrap_or_default();
+    Some(ChainOutput {
+        emotion,
+        reasoning,
+        strategy,
+        reply,
+    })
+}
+
+/// A string, or the first string of an array.
+fn text_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Array(items) => items.iter().find_map(text_of),
+        _ => None,
+    }
+}
+
+fn steps_of(value: &Value) -> Vec<String> {
+    let steps: Vec<String> = match value {
+        Value::String(s) => s.lines().map(str::to_string).collect(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|item| match item {
+                Value::String(s) => Some(s.clone()),
+                Value::Null => None,
+                other => Some(other.to_string()),
+            })
+            .collect(),
+        Value::Object(map) => map.values().filter_map(text_of).collect(),
+        _ => Vec::new(),
+    };
+    steps
+        .into_iter()
+        .map(|s| s.trim().chars().take(MAX_STEP_CHARS).collect::<String>())
+        .filter(|s| !s.is_empty())
+        .take(MAX_REASONING_STEPS)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Strategy::*;
+
+    #[test]
+    fn reads_a_table_of_malformed_answers() {
+        let ok = |raw: &str, strategy: Option<Strategy>, reply: &str| {
+            let out = parse_output(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(out.strategy, strategy, "{raw}");
+            assert_eq!(out.reply, reply, "{raw}");
+        };
+        ok(
+            r#"{"emotion":"shame","reasoning":["a","b"],"strategy":"interpretation","reply":"Hi."}"#,
+            Some(Interpretation),
+            "Hi.",
+        );
+        ok(
+            "```json\n{\"strategy\": \"exploration\", \"reply\": \"What happened?\"}\n```",
+            Some(Exploration),
+            "What happened?",
+        );
+        ok("Sure! Here is my answer:\n{\"Strategy\": \"Emotional Reaction\", \"Reply\": \"I'm sorry.\"}\nHope it helps.", Some(EmotionalReaction), "I'm sorry.");
+        ok(
+            r#"{"strategy": "EXPLORATION", "reply": "Tell me more.",}"#,
+            Some(Exploration),
+            "Tell me more.",
+        );
+        ok(
+            r#"{"strategy": "advice", "reply": "Try yoga."}"#,
+            None,
+            "Try yoga.",
+        );
+        ok(
+            r#"{"reply": "No strategy named."}"#,
+            None,
+            "No strategy named.",
+        );
+        ok(
+            r#"{"strategy": ["interpretations"], "response": "Sounds hard."}"#,
+            Some(Interpretation),
+            "Sounds hard.",
+        );
+        ok(
+            r#"{"note": {"x": 1}} then {"strategy":"exploration","reply":"Second object."}"#,
+            Some(Exploration),
+            "Second object.",
+        );
+    }
+
+    #[test]
+    fn normalizes_reasoning_and_emotion() {
+        let raw = r#"{"emotion": ["Sadness", "fear"], "reasoning": "step one\n\nstep two", "strategy": "ip", "reply": "ok"}"#;
+        let out = parse_output(raw).unwrap();
+        assert_eq!(out.emotion.as_deref(), Some("Sadness"));
+        assert_eq!(out.reasoning, vec!["step one", "step two"]);
+        let missing = parse_output(r#"{"reply": "ok"}"#).unwrap();
+        assert_eq!(missing.emotion, None);
+        assert!(missing.reasoning.is_empty());
+    }
+
+    #[test]
+    fn rejects_answers_without_a_reply() {
+        assert_eq!(
+            parse_output("I am sorry to hear that."),
+            Err(ParseError::NoJson)
+        );
+        assert_eq!(parse_output(""), Err(ParseError::NoJson));
+        assert_eq!(
+            parse_output("{\"reply\": \"unterminated"),
+            Err(ParseError::NoJson)
+        );
+        assert_eq!(
+            parse_output(r#"{"strategy": "exploration"}"#),
+            Err(ParseError::NoReply)
+        );
+        assert_eq!(
+            parse_output(r#"{"reply": "   "}"#),
+            Err(ParseError::NoReply)
+        );
+        assert_eq!(parse_output("[1, 2, 3]"), Err(ParseError::NoJson));
+    }
+
+    #[test]
+    fn hostile_output_is_bounded() {
+        let nested = "{".repeat(100_000);
+        assert!(parse_output(&nested).is_err());
+    }
+}

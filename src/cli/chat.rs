@@ -1,0 +1,145 @@
+//! `coe-bot chat`: the pipeline in a terminal.
+
+use crate::chain::{Therapy, Turn};
+use crate::config::Config;
+use crate::pipeline::{Member, Pipeline, Request, Response};
+use crate::store::{Outcome, Source};
+use anyhow::bail;
+use serde_json::json;
+use std::io::IsTerminal;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+pub const DISCLOSURE: &str =
+    "coe-bot is an AI peer-support companion, not a therapist or a crisis service.";
+
+#[derive(Debug, clap::Args)]
+pub struct ChatArgs {
+    /// Therapy model the chain reasons with (default: COE_DEFAULT_THERAPY).
+    #[arg(long, short)]
+    therapy: Option<Therapy>,
+    /// Also print the therapy's reasoning steps.
+    #[arg(long)]
+    show_reasoning: bool,
+    /// Print one JSON object per reply instead of text.
+    #[arg(long)]
+    json: bool,
+    /// The message; without it, chat reads a conversation from standard input.
+    message: Vec<String>,
+}
+
+pub async fn run(args: ChatArgs, (config, pipeline): (Config, Pipeline)) -> anyhow::Result<()> {
+    let session = Session {
+        therapy: args.therapy.unwrap_or(config.default_therapy),
+        member: Member::Local(std::env::var("USER").unwrap_or_else(|_| "terminal".into())),
+        region: std::env::var("COE_HELPLINE_REGION").unwrap_or_default(),
+        pipeline,
+    };
+    let therapy = session.therapy;
+    let pipeline = &session.pipeline;
+
+    if !args.message.is_empty() {
+        let response = session.say(&args.message.join(" "), &[]).await;
+        if response.outcome == Outcome::LlmError {
+            // A one-shot call fails loudly so scripts notice; the
+            // conversation mode below apologizes and carries on.
+            let cause = response.failure.as_deref().unwrap_or("unknown error");
+            bail!("{cause} (start a local model with scripts/local-llm.sh, or set LLM_BASE_URL)");
+        }
+        print_response(&response, &args);
+        pipeline.store().close().await;
+        return Ok(());
+    }
+
+    let interactive = std::io::stdin().is_terminal();
+    if interactive {
+        eprintln!(
+            "{DISCLOSURE}\nTherapy: {therapy}. Write a message and press Enter; Ctrl-D to leave."
+        );
+    }
+    let mut history: Vec<Turn> = Vec::new();
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        if interactive {
+            eprint!("you> ");
+        }
+        let Some(line) = lines.next_line().await? else {
+            break;
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let response = session.say(&line, &history).await;
+        print_response(&response, &args);
+        history.push(Turn {
+            from_member: true,
+            text: line,
+        });
+        history.push(Turn {
+            from_member: false,
+            text: response.reply,
+        });
+    }
+    pipeline.store().close().await;
+    Ok(())
+}
+
+/// One terminal conversation's fixed parts.
+struct Session {
+    pipeline: Pipeline,
+    member: Member,
+    therapy: Therapy,
+    region: String,
+}
+
+impl Session {
+    async fn say(&self, message: &str, history: &[Turn]) -> Response {
+        let request = Request {
+            source: Source::Cli,
+            guild_id: None,
+            member: self.member.clone(),
+            therapy: self.therapy,
+            message,
+            history,
+            record: true,
+            helpline_region: &self.region,
+        };
+        self.pipeline.respond(&request).await
+    }
+}
+
+fn print_response(response: &Response, args: &ChatArgs) {
+    if args.json {
+        let object = json!({
+            "therapy": response.therapy,
+            "emotion": response.emotion,
+            "reasoning": response.reasoning,
+            "strategy": response.strategy,
+            "reply": response.reply,
+            "model": response.model,
+            "prompt_version": response.prompt_version,
+            "latency_ms": response.latency_ms,
+            "prompt_tokens": response.prompt_tokens,
+            "completion_tokens": response.completion_tokens,
+            "outcome": response.outcome,
+        });
+        println!("{object}");
+        return;
+    }
+    if args.show_reasoning && !response.reasoning.is_empty() {
+        println!("Reasoning ({}):", response.therapy);
+        for (i, step) in response.reasoning.iter().enumerate() {
+            println!("  {}. {step}", i + 1);
+        }
+        println!();
+    }
+    println!("{}\n", response.reply);
+    let strategy = response.strategy.map_or("unknown", |s| s.as_str());
+    let emotion = response.emotion.as_deref().unwrap_or("unknown");
+    println!(
+        "strategy: {strategy} · emotion: {emotion} · therapy: {} (prompt {}) · {} · {} ms",
+        response.therapy,
+        response.prompt_version,
+        response.outcome.as_str(),
+        response.latency_ms
+    );
+}

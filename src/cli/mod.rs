@@ -1,0 +1,73 @@
+//! Command-line front door: argument parsing and the commands' plumbing.
+//! Errors reach the user once, as one line, from `main`.
+
+mod chat;
+
+use crate::chain::Therapy;
+use crate::config::Config;
+use crate::llm::LlmClient;
+use crate::pipeline::Pipeline;
+use crate::store::Store;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "coe-bot",
+    version,
+    about = "Chain of Empathy peer-support companion for Discord communities (an AI, not a therapist or crisis service)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Talk to the pipeline in the terminal: one message, or a conversation (Ctrl-D to leave).
+    Chat(chat::ChatArgs),
+    /// List the therapy models with their prompt versions.
+    Therapies,
+}
+
+impl Command {
+    /// Log level when RUST_LOG is unset: terminal commands report their own
+    /// errors, so logs would only repeat them.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self {
+            Command::Chat(_) | Command::Therapies => "off",
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Therapies => {
+            print!("{}", therapies_table());
+            Ok(())
+        }
+        Command::Chat(args) => chat::run(args, open_pipeline().await?).await,
+    }
+}
+
+/// Configuration, store and model client: what every pipeline command needs.
+async fn open_pipeline() -> anyhow::Result<(Config, Pipeline)> {
+    let config = Config::from_env()?;
+    let store = Store::open(&config.database_url).await?;
+    let llm = LlmClient::new(&config.llm)?;
+    let pipeline = Pipeline::new(&config, llm, store);
+    Ok((config, pipeline))
+}
+
+fn therapies_table() -> String {
+    let mut out = String::new();
+    for therapy in Therapy::ALL {
+        out.push_str(&format!(
+            "{:<5} {:<24} v{}  {}\n",
+            therapy.as_str(),
+            therapy.title(),
+            therapy.prompt_version(),
+            therapy.description()
+        ));
+    }
+    out
+}

@@ -1,0 +1,298 @@
+//! Typed settings from the environment (and `.env`), validated once at start.
+//!
+//! Every error names the variable and says how to fix it, because the first
+//! person to read it is an operator setting the bot up for the first time.
+
+use crate::chain::Therapy;
+use std::fmt;
+use std::time::Duration;
+use url::Url;
+
+/// Where the chain's model is served unless `LLM_BASE_URL` says otherwise:
+/// the local server of `scripts/local-llm.sh`. Mental-health text must never
+/// go to a hosted API by accident, so there is no cloud default.
+pub const DEFAULT_LLM_BASE_URL: &str = "http://127.0.0.1:8079/v1";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://coe-bot.db";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var} {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+fn invalid(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        problem: problem.into(),
+    }
+}
+
+/// A secret that never shows up in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// How the model is asked for structured output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonMode {
+    /// Plain prompt instructions; the parser is tolerant.
+    Off,
+    /// `response_format: {"type": "json_object"}` (OpenAI, vLLM, llama.cpp, Ollama).
+    JsonObject,
+    /// `response_format` with a JSON schema whose strategy is an enum.
+    JsonSchema,
+}
+
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    pub base_url: Url,
+    pub model: String,
+    pub api_key: Option<Secret>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub temperature: f32,
+    pub top_p: f32,
+    pub json_mode: JsonMode,
+    pub max_attempts: u32,
+    pub max_tokens: u32,
+    /// Requests in flight at once; the rest wait their turn.
+    pub max_concurrency: usize,
+    /// First retry delay; doubles per attempt, with jitter.
+    pub retry_base: Duration,
+    /// Longest `Retry-After` the client will wait before giving up.
+    pub max_retry_wait: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub llm: LlmConfig,
+    pub hash_key: Secret,
+    pub default_therapy: Therapy,
+    /// Keep the (redacted) reasoning steps for moderator review.
+    pub store_reasoning: bool,
+}
+
+impl Config {
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        // A missing .env is normal (containers pass real env vars).
+        let _ = dotenvy::dotenv();
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable source (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let var = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if !database_url.starts_with("sqlite:") {
+            return Err(invalid(
+                "DATABASE_URL",
+                format!(
+                    "must be a SQLite URL such as {DEFAULT_DATABASE_URL} (got '{database_url}')"
+                ),
+            ));
+        }
+
+        let hash_key = var("COE_HASH_KEY").ok_or_else(|| {
+            invalid(
+                "COE_HASH_KEY",
+                "is not set; it keys the anonymous user hashes. Generate one with: openssl rand -hex 32 (and put it in .env)",
+            )
+        })?;
+        if hash_key.chars().count() < 32 {
+            return Err(invalid(
+                "COE_HASH_KEY",
+                "must be at least 32 characters; generate one with: openssl rand -hex 32",
+            ));
+        }
+
+        let base = var("LLM_BASE_URL").unwrap_or_else(|| DEFAULT_LLM_BASE_URL.into());
+        let base_url = Url::parse(&base)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| {
+                invalid(
+                    "LLM_BASE_URL",
+                    format!("must be an http(s) URL such as {DEFAULT_LLM_BASE_URL} (got '{base}')"),
+                )
+            })?;
+
+        let json_mode = match var("LLM_JSON_MODE").as_deref().unwrap_or("off") {
+            "off" => JsonMode::Off,
+            "json_object" => JsonMode::JsonObject,
+            "json_schema" => JsonMode::JsonSchema,
+            other => {
+                return Err(invalid(
+                    "LLM_JSON_MODE",
+                    format!("must be off, json_object or json_schema (got '{other}')"),
+                ))
+            }
+        };
+
+        let llm = LlmConfig {
+            base_url,
+            model: var("LLM_MODEL").unwrap_or_else(|| "smollm2".into()),
+            api_key: var("LLM_API_KEY").map(Secret::new),
+            timeout: Duration::from_secs(number(&var, "LLM_TIMEOUT_SECS", 60, 1..=600)?),
+            connect_timeout: Duration::from_secs(5),
+            temperature: ranged_float(&var, "LLM_TEMPERATURE", 0.9, 0.0, 2.0)?,
+            top_p: ranged_float(&var, "LLM_TOP_P", 1.0, 0.0, 1.0)?,
+            json_mode,
+            max_attempts: number(&var, "LLM_MAX_ATTEMPTS", 3, 1..=10)? as u32,
+            max_tokens: number(&var, "LLM_MAX_TOKENS", 600, 16..=8192)? as u32,
+            max_concurrency: number(&var, "LLM_MAX_CONCURRENCY", 8, 1..=1024)? as usize,
+            retry_base: Duration::from_millis(number(&var, "LLM_RETRY_BASE_MS", 500, 0..=60_000)?),
+            max_retry_wait: Duration::from_secs(20),
+        };
+
+        let default_therapy = match var("COE_DEFAULT_THERAPY") {
+            None => Therapy::Cbt,
+            Some(name) => name
+                .parse()
+                .map_err(|e: String| invalid("COE_DEFAULT_THERAPY", e))?,
+        };
+
+        Ok(Config {
+            database_url,
+            llm,
+            hash_key: Secret::new(hash_key),
+            default_therapy,
+            store_reasoning: flag(&var, "COE_STORE_REASONING", true)?,
+        })
+    }
+}
+
+fn number(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = var(name) else {
+        return Ok(default);
+    };
+    raw.parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            invalid(
+                name,
+                format!(
+                    "must be a whole number from {} to {} (got '{raw}')",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        })
+}
+
+fn ranged_float(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: f32,
+    min: f32,
+    max: f32,
+) -> Result<f32, ConfigError> {
+    let Some(raw) = var(name) else {
+        return Ok(default);
+    };
+    raw.parse::<f32>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            invalid(
+                name,
+                format!("must be a number from {min} to {max} (got '{raw}')"),
+            )
+        })
+}
+
+pub(crate) fn flag(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match var(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None => Ok(default),
+        Some("on" | "true" | "1" | "yes") => Ok(true),
+        Some("off" | "false" | "0" | "no") => Ok(false),
+        Some(other) => Err(invalid(name, format!("must be on or off (got '{other}')"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_point_at_local_services() {
+        let config = load(&[("COE_HASH_KEY", KEY)]).unwrap();
+        assert_eq!(config.llm.base_url.as_str(), "http://127.0.0.1:8079/v1");
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.llm.temperature, 0.9);
+        assert_eq!(config.llm.top_p, 1.0);
+        assert_eq!(config.llm.json_mode, JsonMode::Off);
+        assert!(config.store_reasoning);
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_the_fix() {
+        let missing = load(&[]).unwrap_err().to_string();
+        assert!(missing.starts_with("COE_HASH_KEY is not set"), "{missing}");
+        let short = load(&[("COE_HASH_KEY", "short")]).unwrap_err().to_string();
+        assert!(short.contains("openssl rand -hex 32"), "{short}");
+        let cases = [
+            ("LLM_BASE_URL", "not a url"),
+            ("LLM_TEMPERATURE", "hot"),
+            ("LLM_TOP_P", "1.5"),
+            ("LLM_JSON_MODE", "xml"),
+            ("LLM_TIMEOUT_SECS", "0"),
+            ("COE_DEFAULT_THERAPY", "freud"),
+            ("COE_STORE_REASONING", "maybe"),
+            ("DATABASE_URL", "postgres://x"),
+        ];
+        for (name, value) in cases {
+            let err = load(&[("COE_HASH_KEY", KEY), (name, value)]).unwrap_err();
+            assert_eq!(err.var, name, "{err}");
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let config = load(&[("COE_HASH_KEY", KEY), ("LLM_API_KEY", "sk-very-secret")]).unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains(KEY) && !shown.contains("sk-very-secret"));
+    }
+}

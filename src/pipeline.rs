@@ -1,0 +1,245 @@
+//! The one pipeline every front door (Discord, terminal) shares:
+//! intake limits → crisis gate → chain → sanitize → record.
+
+use crate::chain::{response_format, run_chain, ChainError, Strategy, Therapy, Turn};
+use crate::config::Config;
+use crate::llm::LlmClient;
+use crate::safety::crisis::{self, Concern};
+use crate::safety::helplines::crisis_reply;
+use crate::safety::sanitize::{leaks_prompt, sanitize_reply};
+use crate::store::anon::UserKeyer;
+use crate::store::{NewInteraction, Outcome, Source, Store};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Longest message the chain reads; the rest is cut with a note to the
+/// member, so a wall of text neither fails nor silently loses its end.
+pub const MAX_INPUT_CHARS: usize = 4_000;
+
+pub const EMPTY_INPUT_REPLY: &str = "I'd like to understand what's on your mind, but I couldn't find any words in your message. Could you tell me, in a few words, how you're doing?";
+pub const LLM_ERROR_REPLY: &str = "I'm really sorry: I can't reply properly right now because the service I rely on isn't responding. What you shared matters, so please try again in a little while, or reach out to someone you trust. If you are in danger, please contact your local emergency number or a crisis line.";
+pub const PARSE_ERROR_REPLY: &str = "I'm sorry, I lost my words for a moment and couldn't put a proper reply together. What you shared matters to me. Would you tell me again, maybe in a different way?";
+pub const PROMPT_LEAK_REPLY: &str = "I'm here to listen and support you, but I can't share how I'm set up. How are you feeling right now?";
+
+/// Who wrote the message, only ever used to derive the anonymous key.
+#[derive(Debug, Clone)]
+pub enum Member {
+    Discord(u64),
+    Local(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub source: Source,
+    pub guild_id: Option<u64>,
+    pub member: Member,
+    pub therapy: Therapy,
+    pub message: &'a str,
+    /// Earlier turns of this conversation, oldest first.
+    pub history: &'a [Turn],
+    /// False when the member opted out of recording.
+    pub record: bool,
+    /// Region whose helplines the crisis reply lists ("us", "uk", …).
+    pub helpline_region: &'a str,
+}
+
+/// What the member is told, and what was learned on the way.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub outcome: Outcome,
+    /// Sanitized text for the member (front doors add their footer).
+    pub reply: String,
+    pub therapy: Therapy,
+    pub concern: Option<Concern>,
+    pub emotion: Option<String>,
+    pub reasoning: Vec<String>,
+    pub strategy: Option<Strategy>,
+    pub model: String,
+    pub prompt_version: &'static str,
+    pub latency_ms: u64,
+    pub prompt_tokens: Option<u32>,
+    pub completion_tokens: Option<u32>,
+    /// The recorded row, when one was written.
+    pub interaction_id: Option<i64>,
+    /// Why the model could not be used, for operators (never shown to members).
+    pub failure: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Pipeline {
+    llm: LlmClient,
+    store: Store,
+    keyer: Arc<UserKeyer>,
+    response_format: Option<Value>,
+    store_reasoning: bool,
+}
+
+impl Pipeline {
+    pub fn new(config: &Config, llm: LlmClient, store: Store) -> Pipeline {
+        Pipeline {
+            response_format: response_format(config.llm.json_mode),
+            keyer: Arc::new(UserKeyer::new(config.hash_key.expose().as_bytes())),
+            store_reasoning: config.store_reasoning,
+            llm,
+            store,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn llm(&self) -> &LlmClient {
+        &self.llm
+    }
+
+    /// The anonymous key of a member: the only form in which a person is stored.
+    pub fn user_key(&self, member: &Member) -> String {
+        match member {
+            Member::Discord(id) => self.keyer.key(*id),
+            Member::Local(name) => self.keyer.key_str(name),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(source = request.source.as_str(), therapy = %request.therapy))]
+    pub async fn respond(&self, request: &Request<'_>) -> Response {
+        let started = Instant::now();
+        let therapy = request.therapy;
+        let mut response = Response {
+            outcome: Outcome::Replied,
+            reply: String::new(),
+            therapy,
+            concern: None,
+            emotion: None,
+            reasoning: Vec::new(),
+            strategy: None,
+            model: self.llm.config().model.clone(),
+            prompt_version: therapy.prompt_version(),
+            latency_ms: 0,
+            prompt_tokens: None,
+            completion_tokens: None,
+            interaction_id: None,
+            failure: None,
+        };
+
+        let text = request.message.trim();
+        if text.is_empty() {
+            response.outcome = Outcome::Refused;
+            response.reply = EMPTY_INPUT_REPLY.into();
+        } else if let Some(concern) = crisis::assess(text).concern {
+            // The gate comes before any model call: a person at risk gets
+            // the reviewed reply and helplines, never improvised text.
+            tracing::warn!(concern = concern.as_str(), "crisis gate triggered");
+            response.outcome = Outcome::Crisis;
+            response.concern = Some(concern);
+            response.reply = crisis_reply(concern, request.helpline_region);
+        } else {
+            let (message, truncated) = truncate_chars(text, MAX_INPUT_CHARS);
+            self.run_chain_into(&mut response, request, message).await;
+            if truncated && response.outcome == Outcome::Replied {
+                response.reply.push_str(&format!(
+                    "\n\n(Your message was long, so I read the first {MAX_INPUT_CHARS} characters.)"
+                ));
+            }
+        }
+        response.latency_ms = started.elapsed().as_millis() as u64;
+        if request.record {
+            response.interaction_id = self.record(request, &response).await;
+        }
+        response
+    }
+
+    async fn run_chain_into(&self, response: &mut Response, request: &Request<'_>, message: &str) {
+        let therapy = request.therapy;
+        let run = run_chain(
+            &self.llm,
+            self.response_format.as_ref(),
+            therapy,
+            request.history,
+            message,
+        )
+        .await;
+        response.model = run.model;
+        response.prompt_tokens = run.prompt_tokens;
+        response.completion_tokens = run.completion_tokens;
+        match run.result {
+            Ok(output) => {
+                let reply = sanitize_reply(&output.reply);
+                if leaks_prompt(&reply, therapy.system_prompt()) {
+                    tracing::warn!("model reply reproduced the system prompt; withheld");
+                    response.outcome = Outcome::Refused;
+                    response.reply = PROMPT_LEAK_REPLY.into();
+                } else if reply.is_empty() {
+                    response.outcome = Outcome::ParseError;
+                    response.reply = PARSE_ERROR_REPLY.into();
+                } else {
+                    response.reply = reply;
+                }
+                response.emotion = output.emotion;
+                response.reasoning = output.reasoning;
+                response.strategy = output.strategy;
+            }
+            Err(ChainError::Llm(error)) => {
+                tracing::error!(%error, "LLM unavailable; sending apology");
+                response.failure = Some(error.to_string());
+                response.outcome = Outcome::LlmError;
+                response.reply = LLM_ERROR_REPLY.into();
+            }
+            Err(ChainError::Parse(error)) => {
+                response.failure = Some(error.to_string());
+                response.outcome = Outcome::ParseError;
+                response.reply = PARSE_ERROR_REPLY.into();
+            }
+        }
+    }
+
+    /// Writes the anonymized row. A storage failure is logged, never shown
+    /// to the member: they still get their reply.
+    async fn record(&self, request: &Request<'_>, response: &Response) -> Option<i64> {
+        let keep_reasoning =
+            self.store_reasoning && request.therapy.reasons() && !response.reasoning.is_empty();
+        let row = NewInteraction {
+            guild_id: request.guild_id,
+            source: request.source,
+            user_key: self.user_key(&request.member),
+            therapy: request.therapy,
+            prompt_version: response.prompt_version.to_string(),
+            model: response.model.clone(),
+            emotion: response.emotion.clone(),
+            strategy: response.strategy,
+            reasoning: keep_reasoning.then(|| response.reasoning.clone()),
+            outcome: response.outcome,
+            latency_ms: response.latency_ms,
+            prompt_tokens: response.prompt_tokens,
+            completion_tokens: response.completion_tokens,
+        };
+        match self.store.record_interaction(&row).await {
+            Ok(id) => Some(id),
+            Err(error) => {
+                tracing::error!(%error, "could not record interaction");
+                None
+            }
+        }
+    }
+}
+
+/// The first `max` characters, and whether anything was cut.
+fn truncate_chars(text: &str, max: usize) -> (&str, bool) {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => (&text[..cut], true),
+        None => (text, false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_respects_char_boundaries() {
+        assert_eq!(truncate_chars("héllo", 2), ("hé", true));
+        assert_eq!(truncate_chars("hé", 2), ("hé", false));
+        assert_eq!(truncate_chars("", 2), ("", false));
+    }
+}

@@ -1,0 +1,191 @@
+//! The `interactions` table: one anonymized row per reply.
+
+use super::db::{Store, StoreError};
+use super::redact::redact;
+use crate::chain::{Strategy, Therapy};
+use serde::Serialize;
+use sqlx::Row;
+
+/// Which front door a message came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Slash,
+    Channel,
+    Cli,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Slash => "slash",
+            Source::Channel => "channel",
+            Source::Cli => "cli",
+        }
+    }
+}
+
+/// What happened to a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The chain's reply was given.
+    Replied,
+    /// The crisis gate answered with the fixed safe-messaging reply.
+    Crisis,
+    /// The model's answer could not be read even after one repair.
+    ParseError,
+    /// The model server failed; the member got an apology.
+    LlmError,
+    /// The input (empty) or the output (prompt leak) was not answered as is.
+    Refused,
+    /// The reply was produced but could not be delivered.
+    ReplyFailed,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Replied,
+        Outcome::Crisis,
+        Outcome::ParseError,
+        Outcome::LlmError,
+        Outcome::Refused,
+        Outcome::ReplyFailed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Replied => "replied",
+            Outcome::Crisis => "crisis",
+            Outcome::ParseError => "parse_error",
+            Outcome::LlmError => "llm_error",
+            Outcome::Refused => "refused",
+            Outcome::ReplyFailed => "reply_failed",
+        }
+    }
+
+    pub fn parse(label: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == label)
+    }
+}
+
+/// A row to record. `reasoning` is redacted here, in the store, so no
+/// caller can forget it.
+#[derive(Debug, Clone)]
+pub struct NewInteraction {
+    pub guild_id: Option<u64>,
+    pub source: Source,
+    pub user_key: String,
+    pub therapy: Therapy,
+    pub prompt_version: String,
+    pub model: String,
+    pub emotion: Option<String>,
+    pub strategy: Option<Strategy>,
+    pub reasoning: Option<Vec<String>>,
+    pub outcome: Outcome,
+    pub latency_ms: u64,
+    pub prompt_tokens: Option<u32>,
+    pub completion_tokens: Option<u32>,
+}
+
+/// A recorded row as moderators and reports see it (no user key).
+#[derive(Debug, Clone, Serialize)]
+pub struct InteractionRow {
+    pub id: i64,
+    pub created_at: String,
+    pub source: String,
+    pub therapy: String,
+    pub prompt_version: String,
+    pub model: String,
+    pub emotion: Option<String>,
+    pub strategy: Option<String>,
+    pub reasoning: Vec<String>,
+    pub outcome: String,
+    pub latency_ms: i64,
+}
+
+impl Store {
+    #[tracing::instrument(skip_all)]
+    pub async fn record_interaction(&self, row: &NewInteraction) -> Result<i64, StoreError> {
+        let reasoning = row.reasoning.as_ref().map(|steps| {
+            let redacted: Vec<String> = steps.iter().map(|s| redact(s)).collect();
+            serde_json::to_string(&redacted).expect("strings serialize")
+        });
+        let emotion = row.emotion.as_deref().map(redact);
+        let id = sqlx::query(
+            "INSERT INTO interactions (guild_id, source, user_key, therapy, prompt_version, model,
+                 emotion, strategy, reasoning, outcome, latency_ms, prompt_tokens, completion_tokens)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(row.guild_id.map(|g| g as i64))
+        .bind(row.source.as_str())
+        .bind(&row.user_key)
+        .bind(row.therapy.as_str())
+        .bind(&row.prompt_version)
+        .bind(&row.model)
+        .bind(emotion)
+        .bind(row.strategy.map(Strategy::as_str))
+        .bind(reasoning)
+        .bind(row.outcome.as_str())
+        .bind(row.latency_ms as i64)
+        .bind(row.prompt_tokens.map(i64::from))
+        .bind(row.completion_tokens.map(i64::from))
+        .execute(&self.pool)
+        .await?
+        .last_insert_rowid();
+        Ok(id)
+    }
+
+    /// Marks a recorded reply as undelivered (Discord refused it).
+    #[tracing::instrument(skip_all)]
+    pub async fn set_outcome(&self, id: i64, outcome: Outcome) -> Result<(), StoreError> {
+        sqlx::query("UPDATE interactions SET outcome = ? WHERE id = ?")
+            .bind(outcome.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Newest rows of one guild, older than `before_id` when paging.
+    #[tracing::instrument(skip_all)]
+    pub async fn recent_interactions(
+        &self,
+        guild_id: u64,
+        limit: u32,
+        before_id: Option<i64>,
+    ) -> Result<Vec<InteractionRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, created_at, source, therapy, prompt_version, model, emotion, strategy,
+                    reasoning, outcome, latency_ms
+             FROM interactions
+             WHERE guild_id = ? AND id < ?
+             ORDER BY id DESC LIMIT ?",
+        )
+        .bind(guild_id as i64)
+        .bind(before_id.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(interaction_row).collect())
+    }
+}
+
+fn interaction_row(row: &sqlx::sqlite::SqliteRow) -> InteractionRow {
+    let reasoning: Option<String> = row.get("reasoning");
+    InteractionRow {
+        id: row.get("id"),
+        created_at: row.get("created_at"),
+        source: row.get("source"),
+        therapy: row.get("therapy"),
+        prompt_version: row.get("prompt_version"),
+        model: row.get("model"),
+        emotion: row.get("emotion"),
+        strategy: row.get("strategy"),
+        reasoning: reasoning
+            .and_then(|r| serde_json::from_str(&r).ok())
+            .unwrap_or_default(),
+        outcome: row.get("outcome"),
+        latency_ms: row.get("latency_ms"),
+    }
+}

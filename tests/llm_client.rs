@@ -1,0 +1,274 @@
+//! The real reqwest client and chain runner against wiremock as the model
+//! server: success, retries, timeouts, garbage, and JSON modes.
+
+use coe_bot::chain::response_format;
+use coe_bot::chain::{run_chain, ChainError, Strategy, Therapy};
+use coe_bot::config::{JsonMode, LlmConfig, Secret};
+use coe_bot::llm::{ChatMessage, LlmClient, LlmError, Role};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use wiremock::matchers::{body_partial_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn config(server: &MockServer) -> LlmConfig {
+    LlmConfig {
+        base_url: format!("{}/v1", server.uri()).parse().unwrap(),
+        model: "test-model".into(),
+        api_key: None,
+        timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(1),
+        temperature: 0.9,
+        top_p: 1.0,
+        json_mode: JsonMode::Off,
+        max_attempts: 3,
+        max_tokens: 300,
+        max_concurrency: 4,
+        retry_base: Duration::from_millis(10),
+        max_retry_wait: Duration::from_secs(5),
+    }
+}
+
+fn completion(content: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "cmpl-1", "object": "chat.completion", "model": "served-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 42, "completion_tokens": 17, "total_tokens": 59}
+    }))
+}
+
+fn hello() -> Vec<ChatMessage> {
+    vec![ChatMessage::new(Role::User, "hello")]
+}
+
+#[tokio::test]
+async fn success_returns_content_and_usage() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_partial_json(
+            json!({"model": "test-model", "temperature": 0.9, "top_p": 1.0}),
+        ))
+        .respond_with(completion("hi there"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = LlmClient::new(&config(&server)).unwrap();
+    let done = client.complete(&hello(), None).await.unwrap();
+    assert_eq!(done.content, "hi there");
+    assert_eq!(done.model, "served-model");
+    assert_eq!(
+        (done.prompt_tokens, done.completion_tokens),
+        (Some(42), Some(17))
+    );
+    assert_eq!(done.attempts, 1);
+    let body: serde_json::Value = server.received_requests().await.unwrap()[0]
+        .body_json()
+        .unwrap();
+    assert!(body.get("response_format").is_none(), "off mode sends none");
+}
+
+#[tokio::test]
+async fn rate_limit_honours_retry_after_then_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(completion("after the wait"))
+        .mount(&server)
+        .await;
+    let client = LlmClient::new(&config(&server)).unwrap();
+    let started = Instant::now();
+    let done = client.complete(&hello(), None).await.unwrap();
+    assert_eq!(done.content, "after the wait");
+    assert_eq!(done.attempts, 2);
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn rate_limit_longer_than_we_wait_fails_at_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = LlmClient::new(&config(&server)).unwrap();
+    let error = client.complete(&hello(), None).await.unwrap_err();
+    assert!(matches!(error, LlmError::RateLimited { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn server_errors_give_a_typed_error_after_bounded_attempts() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let client = LlmClient::new(&config(&server)).unwrap();
+    let error = client.complete(&hello(), None).await.unwrap_err();
+    assert!(
+        matches!(error, LlmError::Server { status: 503 }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("bad key"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = LlmClient::new(&config(&server)).unwrap();
+    let error = client.complete(&hello(), None).await.unwrap_err();
+    assert!(
+        matches!(error, LlmError::Rejected { status: 401, .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_server_times_out_without_retrying() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(completion("too late").set_delay(Duration::from_secs(3)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut cfg = config(&server);
+    cfg.timeout = Duration::from_millis(300);
+    let client = LlmClient::new(&cfg).unwrap();
+    let error = client.complete(&hello(), None).await.unwrap_err();
+    assert!(matches!(error, LlmError::Timeout(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn garbage_bodies_are_invalid_responses() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>proxy error</html>"))
+        .mount(&server)
+        .await;
+    let client = LlmClient::new(&config(&server)).unwrap();
+    let error = client.complete(&hello(), None).await.unwrap_err();
+    assert!(matches!(error, LlmError::InvalidResponse(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn unreachable_server_is_a_connect_error_after_retries() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = MockServer::start().await;
+    let mut cfg = config(&server);
+    cfg.base_url = format!("http://127.0.0.1:{port}/v1").parse().unwrap();
+    let client = LlmClient::new(&cfg).unwrap();
+    let error = client.complete(&hello(), None).await.unwrap_err();
+    assert!(matches!(error, LlmError::Connect { .. }), "{error:?}");
+    assert!(error.to_string().contains("127.0.0.1"));
+}
+
+#[tokio::test]
+async fn api_key_and_response_format_are_sent_when_configured() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("authorization", "Bearer sk-test"))
+        .and(body_partial_json(
+            json!({"response_format": {"type": "json_schema"}}),
+        ))
+        .respond_with(completion("{}"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut cfg = config(&server);
+    cfg.api_key = Some(Secret::new("sk-test"));
+    let client = LlmClient::new(&cfg).unwrap();
+    let format = response_format(JsonMode::JsonSchema);
+    client.complete(&hello(), format.as_ref()).await.unwrap();
+    let body: serde_json::Value = server.received_requests().await.unwrap()[0]
+        .body_json()
+        .unwrap();
+    let strategies =
+        &body["response_format"]["json_schema"]["schema"]["properties"]["strategy"]["enum"];
+    assert_eq!(
+        strategies,
+        &json!(["emotional_reaction", "exploration", "interpretation"])
+    );
+}
+
+#[tokio::test]
+async fn chain_reads_a_wrong_strategy_as_unknown() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(completion(
+            r#"{"emotion": "sad", "reasoning": [], "strategy": "advice", "reply": "Try a walk."}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = LlmClient::new(&config(&server)).unwrap();
+    let run = run_chain(&client, None, Therapy::Base, &[], "I feel low").await;
+    let output = run.result.unwrap();
+    assert_eq!(output.strategy, None);
+    assert_eq!(output.reply, "Try a walk.");
+}
+
+#[tokio::test]
+async fn chain_repairs_an_unreadable_answer_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(completion("Sure, I can help with that!"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(completion(r#"{"emotion": "shame", "reasoning": ["a"], "strategy": "interpretation", "reply": "It sounds heavy."}"#))
+        .mount(&server)
+        .await;
+    let client = LlmClient::new(&config(&server)).unwrap();
+    let run = run_chain(&client, None, Therapy::Cbt, &[], "I failed").await;
+    let output = run.result.unwrap();
+    assert_eq!(output.strategy, Some(Strategy::Interpretation));
+    assert_eq!(
+        run.prompt_tokens,
+        Some(84),
+        "tokens of both calls are counted"
+    );
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    let repair: serde_json::Value = requests[1].body_json().unwrap();
+    let messages = repair["messages"].as_array().unwrap();
+    assert_eq!(
+        messages[messages.len() - 2]["content"],
+        "Sure, I can help with that!"
+    );
+}
+
+#[tokio::test]
+async fn chain_gives_up_after_one_repair() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(completion("still not json"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = LlmClient::new(&config(&server)).unwrap();
+    let run = run_chain(&client, None, Therapy::Dbt, &[], "I failed").await;
+    assert!(
+        matches!(run.result, Err(ChainError::Parse(_))),
+        "{:?}",
+        run.result
+    );
+}

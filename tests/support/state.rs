@@ -1,0 +1,198 @@
+//! The fake's mutable state behind one mutex: recorded requests, channels, messages,
+//! interactions and the gateway connection. REST handlers and the gateway task share it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::fake_discord::{ChannelSpec, RecordedRequest};
+use super::models;
+
+/// What the fake remembers about an INTERACTION_CREATE it dispatched.
+pub(super) struct InteractionRecord {
+    pub token: String,
+    pub channel_id: u64,
+    pub guild_id: Option<u64>,
+    pub dispatched_at: Instant,
+    pub acknowledged: bool,
+    /// The message `@original` refers to (the response, or for components the clicked message).
+    pub original_id: Option<u64>,
+    /// A deferred (type 5) "thinking" placeholder that the first followup replaces, as Discord
+    /// does.
+    pub awaiting_first_followup: bool,
+    /// For component interactions: the message carrying the component.
+    pub component_message_id: Option<u64>,
+}
+
+#[derive(Default)]
+pub(super) struct GatewayState {
+    pub seq: u64,
+    /// (connection number, outgoing frames) of the connection that identified or resumed last.
+    pub current: Option<(u64, UnboundedSender<String>)>,
+    pub connections: u64,
+    pub ready_count: usize,
+    pub identifies: Vec<Value>,
+}
+
+pub(super) struct State {
+    pub port: u16,
+    pub requests: Vec<RecordedRequest>,
+    pub guilds: Vec<u64>,
+    pub channels: BTreeMap<u64, ChannelSpec>,
+    /// Every message in every channel, oldest first (bot messages and dispatched user ones).
+    pub messages: Vec<Value>,
+    pub interactions: HashMap<u64, InteractionRecord>,
+    /// (guild, user) → member JSON with `user`, learned from dispatched events or `add_member`.
+    pub members: HashMap<(u64, u64), Value>,
+    /// guild → role id → permission bits, learned from callers' roles.
+    pub roles: HashMap<u64, BTreeMap<u64, u64>>,
+    /// Command name → id, so re-registering keeps ids stable like Discord does.
+    pub command_ids: HashMap<String, u64>,
+    pub last_commands: Value,
+    pub next_id: u64,
+    /// How long after dispatch an interaction callback is still accepted (Discord: 3 s).
+    pub interaction_deadline: Duration,
+    pub gateway: GatewayState,
+}
+
+impl State {
+    pub fn new(port: u16) -> State {
+        let discord_epoch_ms = 1_420_070_400_000u128;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_millis();
+        State {
+            port,
+            requests: Vec::new(),
+            guilds: Vec::new(),
+            channels: BTreeMap::new(),
+            messages: Vec::new(),
+            interactions: HashMap::new(),
+            members: HashMap::new(),
+            roles: HashMap::new(),
+            command_ids: HashMap::new(),
+            last_commands: Value::Null,
+            next_id: ((now_ms - discord_epoch_ms) as u64) << 22,
+            interaction_deadline: Duration::from_secs(3),
+            gateway: GatewayState::default(),
+        }
+    }
+
+    /// Snowflakes from the current time, so serenity's `created_at()` is plausible and they
+    /// never collide with the small ids tests pick.
+    pub fn new_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub fn message_mut(&mut self, id: u64) -> Option<&mut Value> {
+        let id = id.to_string();
+        self.messages.iter_mut().find(|m| m["id"] == id.as_str())
+    }
+
+    /// Sends a dispatch to the current connection; false if no shard is connected.
+    pub fn send_dispatch(&mut self, event: &str, data: Value) -> bool {
+        let Some((_, tx)) = &self.gateway.current else {
+            return false;
+        };
+        self.gateway.seq += 1;
+        let frame = json!({"op": 0, "t": event, "s": self.gateway.seq, "d": data});
+        tx.send(frame.to_string()).is_ok()
+    }
+
+    pub fn remember_member(&mut self, guild_id: u64, member: Value, permissions: u64) {
+        let Some(user_id) = member["user"]["id"].as_str().and_then(|s| s.parse().ok()) else {
+            return;
+        };
+        let roles = self.roles.entry(guild_id).or_default();
+        for role in member["roles"].as_array().into_iter().flatten() {
+            if let Some(role) = role.as_str().and_then(|r| r.parse::<u64>().ok()) {
+                *roles.entry(role).or_default() |= permissions;
+            }
+        }
+        let mut member = member;
+        if let Some(obj) = member.as_object_mut() {
+            // Only interaction payloads carry computed permissions; a REST member has none.
+            obj.remove("permissions");
+        }
+        self.members.insert((guild_id, user_id), member);
+    }
+
+    /// Fills in what Discord adds itself: an interaction's `channel` object (poise looks at its
+    /// type to tell threads apart).
+    pub fn enrich(&self, event: &str, mut data: Value) -> Value {
+        if event == "INTERACTION_CREATE" && data.get("channel").is_none() {
+            let channel_id = data["channel_id"]
+                .as_str()
+                .and_then(|c| c.parse::<u64>().ok());
+            if let Some(spec) = channel_id.and_then(|c| self.channels.get(&c)) {
+                data["channel"] = models::partial_channel(spec);
+            }
+        }
+        data
+    }
+
+    /// Bookkeeping for events whose effects REST must reflect later.
+    pub fn observe_dispatch(&mut self, event: &str, data: &Value) {
+        let id = |v: &Value| v.as_str().and_then(|s| s.parse::<u64>().ok());
+        let guild_id = id(&data["guild_id"]);
+        match event {
+            "MESSAGE_CREATE" => {
+                if let (Some(g), Some(member)) = (guild_id, data.get("member")) {
+                    let mut member = member.clone();
+                    member["user"] = data["author"].clone();
+                    self.remember_member(g, member, 0);
+                }
+                let mut message = data.clone();
+                if let Some(obj) = message.as_object_mut() {
+                    obj.remove("member");
+                }
+                self.messages.push(message);
+            }
+            "INTERACTION_CREATE" => {
+                let Some(interaction_id) = id(&data["id"]) else {
+                    return;
+                };
+                if let (Some(g), Some(member)) = (guild_id, data.get("member")) {
+                    let permissions = id(&member["permissions"]).unwrap_or(0);
+                    self.remember_member(g, member.clone(), permissions);
+                }
+                let record = InteractionRecord {
+                    token: data["token"].as_str().unwrap_or_default().to_string(),
+                    channel_id: id(&data["channel_id"]).unwrap_or(0),
+                    guild_id,
+                    dispatched_at: Instant::now(),
+                    acknowledged: false,
+                    original_id: None,
+                    awaiting_first_followup: false,
+                    component_message_id: id(&data["message"]["id"]),
+                };
+                self.interactions.insert(interaction_id, record);
+            }
+            _ => {}
+        }
+    }
+}
+
+pub(super) struct Shared {
+    state: Mutex<State>,
+}
+
+impl Shared {
+    pub fn new(state: State) -> Shared {
+        Shared {
+            state: Mutex::new(state),
+        }
+    }
+
+    /// A panicking test thread must not make every later call panic too.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

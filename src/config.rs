@@ -52,7 +52,8 @@ impl fmt::Debug for Secret {
 pub enum JsonMode {
     /// Plain prompt instructions; the parser is tolerant.
     Off,
-    /// `response_format: {"type": "json_object"}` (OpenAI, vLLM, llama.cpp, Ollama).
+    /// `response_format: {"type": "json_object", "schema": …}`: llama.cpp
+    /// servers enforce the schema; OpenAI-style servers give plain JSON.
     JsonObject,
     /// `response_format` with a JSON schema whose strategy is an enum.
     JsonSchema,
@@ -76,6 +77,26 @@ pub struct LlmConfig {
     pub retry_base: Duration,
     /// Longest `Retry-After` the client will wait before giving up.
     pub max_retry_wait: Duration,
+    /// Sampling seed sent to servers that support one (reproducible runs).
+    pub seed: Option<u64>,
+}
+
+/// Settings of the Discord front door (`coe-bot run`).
+#[derive(Debug, Clone)]
+pub struct DiscordConfig {
+    /// Required by `run` only; the terminal commands work without it.
+    pub token: Option<Secret>,
+    /// REST (and thereby the gateway lookup) through an HTTP proxy; with it
+    /// set, serenity's in-process rate limiter is off (the proxy limits).
+    pub proxy_url: Option<Url>,
+    /// Register commands in this guild only (instant updates while developing).
+    pub dev_guild: Option<u64>,
+    /// `guild_id:channel_id` pairs seeded as support channels.
+    pub support_channels: Vec<(u64, u64)>,
+    /// How long shutdown waits for replies in flight.
+    pub shutdown_grace: Duration,
+    /// Messages one member may send the bot per minute.
+    pub user_messages_per_minute: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +107,11 @@ pub struct Config {
     pub default_therapy: Therapy,
     /// Keep the (redacted) reasoning steps for moderator review.
     pub store_reasoning: bool,
+    /// Helplines listed in crisis replies where a guild set no region.
+    pub helpline_region: String,
+    /// Days before reasoning text and review notes are purged.
+    pub retention_days: u32,
+    pub discord: DiscordConfig,
 }
 
 impl Config {
@@ -164,6 +190,12 @@ impl Config {
             max_concurrency: number(&var, "LLM_MAX_CONCURRENCY", 8, 1..=1024)? as usize,
             retry_base: Duration::from_millis(number(&var, "LLM_RETRY_BASE_MS", 500, 0..=60_000)?),
             max_retry_wait: Duration::from_secs(20),
+            seed: match var("LLM_SEED") {
+                None => None,
+                Some(raw) => Some(raw.parse().map_err(|_| {
+                    invalid("LLM_SEED", format!("must be a whole number (got '{raw}')"))
+                })?),
+            },
         };
 
         let default_therapy = match var("COE_DEFAULT_THERAPY") {
@@ -173,14 +205,62 @@ impl Config {
                 .map_err(|e: String| invalid("COE_DEFAULT_THERAPY", e))?,
         };
 
+        let proxy_url = match var("DISCORD_PROXY_URL") {
+            None => None,
+            Some(raw) => Some(Url::parse(&raw).map_err(|_| {
+                invalid("DISCORD_PROXY_URL", format!("must be a URL such as http://127.0.0.1:3000 (got '{raw}')"))
+            })?),
+        };
+        let discord = DiscordConfig {
+            token: var("DISCORD_TOKEN").map(Secret::new),
+            proxy_url,
+            dev_guild: match var("COE_DEV_GUILD") {
+                None => None,
+                Some(raw) => Some(snowflake("COE_DEV_GUILD", &raw)?),
+            },
+            support_channels: var("COE_SUPPORT_CHANNELS")
+                .map(|raw| channel_pairs(&raw))
+                .transpose()?
+                .unwrap_or_default(),
+            shutdown_grace: Duration::from_secs(number(&var, "COE_SHUTDOWN_GRACE_SECS", 20, 1..=600)?),
+            user_messages_per_minute: number(&var, "COE_USER_MESSAGES_PER_MINUTE", 6, 1..=600)? as u32,
+        };
+
         Ok(Config {
             database_url,
             llm,
             hash_key: Secret::new(hash_key),
             default_therapy,
             store_reasoning: flag(&var, "COE_STORE_REASONING", true)?,
+            helpline_region: var("COE_HELPLINE_REGION").unwrap_or_default().to_ascii_lowercase(),
+            retention_days: number(&var, "COE_RETENTION_DAYS", 30, 1..=3650)? as u32,
+            discord,
         })
     }
+}
+
+fn snowflake(name: &'static str, raw: &str) -> Result<u64, ConfigError> {
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| invalid(name, format!("must be a Discord ID (digits only; got '{raw}')")))
+}
+
+/// `guild:channel,guild:channel` (spaces allowed).
+fn channel_pairs(raw: &str) -> Result<Vec<(u64, u64)>, ConfigError> {
+    const NAME: &str = "COE_SUPPORT_CHANNELS";
+    raw.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| match item.split_once(':') {
+            Some((guild, channel)) => Ok((snowflake(NAME, guild)?, snowflake(NAME, channel)?)),
+            None => Err(invalid(
+                NAME,
+                format!("must list guild_id:channel_id pairs separated by commas (got '{item}')"),
+            )),
+        })
+        .collect()
 }
 
 fn number(
@@ -282,6 +362,10 @@ mod tests {
             ("COE_DEFAULT_THERAPY", "freud"),
             ("COE_STORE_REASONING", "maybe"),
             ("DATABASE_URL", "postgres://x"),
+            ("COE_SUPPORT_CHANNELS", "123"),
+            ("COE_DEV_GUILD", "abc"),
+            ("DISCORD_PROXY_URL", "::"),
+            ("COE_RETENTION_DAYS", "0"),
         ];
         for (name, value) in cases {
             let err = load(&[("COE_HASH_KEY", KEY), (name, value)]).unwrap_err();
@@ -290,9 +374,22 @@ mod tests {
     }
 
     #[test]
+    fn support_channels_are_guild_channel_pairs() {
+        let config = load(&[("COE_HASH_KEY", KEY), ("COE_SUPPORT_CHANNELS", "1:2, 1:3,")]).unwrap();
+        assert_eq!(config.discord.support_channels, vec![(1, 2), (1, 3)]);
+    }
+
+    #[test]
     fn secrets_do_not_show_in_debug_output() {
-        let config = load(&[("COE_HASH_KEY", KEY), ("LLM_API_KEY", "sk-very-secret")]).unwrap();
+        let config = load(&[
+            ("COE_HASH_KEY", KEY),
+            ("LLM_API_KEY", "sk-very-secret"),
+            ("DISCORD_TOKEN", "discord-token-value"),
+        ])
+        .unwrap();
         let shown = format!("{config:?}");
-        assert!(!shown.contains(KEY) && !shown.contains("sk-very-secret"));
+        for secret in [KEY, "sk-very-secret", "discord-token-value"] {
+            assert!(!shown.contains(secret), "{secret} leaked");
+        }
     }
 }

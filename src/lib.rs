@@ -4,11 +4,11 @@
 //! binary and the Discord front door stay thin.
 
 pub mod chain;
-// pub mod cli;
+pub mod cli;
 pub mod config;
 pub mod discord;
 pub mod eval;
 pub mod llm;
-// pub mod pipeline;
+pub mod pipeline;
 pub mod safety;
 pub mod store;

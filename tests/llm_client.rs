@@ -25,6 +25,7 @@ fn config(server: &MockServer) -> LlmConfig {
         max_concurrency: 4,
         retry_base: Duration::from_millis(10),
         max_retry_wait: Duration::from_secs(5),
+        seed: None,
     }
 }
 

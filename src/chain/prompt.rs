@@ -60,15 +60,21 @@ pub fn repair_messages(mut messages: Vec<ChatMessage>, bad_answer: &str) -> Vec<
 }
 
 /// JSON schema of the chain's answer; `strategy` is an enum of the three.
+/// The length caps matter for grammar-constrained servers: without them a
+/// small model can fill the reasoning array until it runs out of tokens.
 pub fn output_schema() -> Value {
     let strategies: Vec<&str> = Strategy::ALL.iter().map(|s| s.as_str()).collect();
     json!({
         "type": "object",
         "properties": {
-            "emotion": {"type": "string"},
-            "reasoning": {"type": "array", "items": {"type": "string"}},
+            "emotion": {"type": "string", "maxLength": 40},
+            "reasoning": {
+                "type": "array",
+                "items": {"type": "string", "maxLength": 240},
+                "maxItems": 5
+            },
             "strategy": {"type": "string", "enum": strategies},
-            "reply": {"type": "string"}
+            "reply": {"type": "string", "maxLength": 900}
         },
         "required": ["emotion", "reasoning", "strategy", "reply"],
         "additionalProperties": false
@@ -79,7 +85,9 @@ pub fn output_schema() -> Value {
 pub fn response_format(mode: JsonMode) -> Option<Value> {
     match mode {
         JsonMode::Off => None,
-        JsonMode::JsonObject => Some(json!({"type": "json_object"})),
+        // llama.cpp's servers enforce the `schema` of a json_object request
+        // with a grammar; OpenAI-style servers read plain JSON mode.
+        JsonMode::JsonObject => Some(json!({"type": "json_object", "schema": output_schema()})),
         JsonMode::JsonSchema => Some(json!({
             "type": "json_schema",
             "json_schema": {"name": "coe_reply", "strict": true, "schema": output_schema()}
@@ -130,10 +138,9 @@ mod tests {
     #[test]
     fn response_format_follows_the_mode() {
         assert!(response_format(JsonMode::Off).is_none());
-        assert_eq!(
-            response_format(JsonMode::JsonObject).unwrap()["type"],
-            "json_object"
-        );
+        let object = response_format(JsonMode::JsonObject).unwrap();
+        assert_eq!(object["type"], "json_object");
+        assert_eq!(object["schema"], output_schema());
         let schema = response_format(JsonMode::JsonSchema).unwrap();
         let values = &schema["json_schema"]["schema"]["properties"]["strategy"]["enum"];
         assert_eq!(values.as_array().unwrap().len(), 3);

@@ -116,9 +116,9 @@ mod tests {
         let versions: std::collections::HashSet<_> =
             Therapy::ALL.iter().map(|t| t.prompt_version()).collect();
         assert_eq!(versions.len(), 5);
-        assert!(Therapy::Cbt.system_prompt().contains("distortion"));
+        assert!(Therapy::Cbt.system_prompt().contains("Distortion"));
         assert!(Therapy::Dbt.system_prompt().contains("acceptance"));
-        assert!(Therapy::Pct.system_prompt().contains("frame of reference"));
+        assert!(Therapy::Pct.system_prompt().contains("Frame of reference"));
         assert!(Therapy::Rt.system_prompt().contains("basic needs"));
         assert!(Therapy::Base.system_prompt().contains("empty list"));
         for therapy in Therapy::ALL {

@@ -31,7 +31,7 @@ pub async fn run(args: ChatArgs, (config, pipeline): (Config, Pipeline)) -> anyh
     let session = Session {
         therapy: args.therapy.unwrap_or(config.default_therapy),
         member: Member::Local(std::env::var("USER").unwrap_or_else(|_| "terminal".into())),
-        region: std::env::var("COE_HELPLINE_REGION").unwrap_or_default(),
+        region: config.helpline_region.clone(),
         pipeline,
     };
     let therapy = session.therapy;

@@ -2,6 +2,8 @@
 //! Errors reach the user once, as one line, from `main`.
 
 mod chat;
+mod eval;
+mod run;
 
 use crate::chain::Therapy;
 use crate::config::Config;
@@ -27,6 +29,14 @@ pub enum Command {
     Chat(chat::ChatArgs),
     /// List the therapy models with their prompt versions.
     Therapies,
+    /// Run the Discord bot (needs DISCORD_TOKEN); stops cleanly on Ctrl-C / SIGTERM.
+    Run,
+    /// Delete reasoning text older than COE_RETENTION_DAYS now.
+    Purge,
+    /// Reproduce the Chain of Empathy analysis on EPITOME-format data.
+    Eval(eval::EvalArgs),
+    /// Summarize what the bot recorded: strategy mix, outcomes, verdicts per therapy.
+    Report(eval::ReportArgs),
 }
 
 impl Command {
@@ -34,7 +44,9 @@ impl Command {
     /// errors, so logs would only repeat them.
     pub fn default_log_filter(&self) -> &'static str {
         match self {
-            Command::Chat(_) | Command::Therapies => "off",
+            Command::Chat(_) | Command::Therapies | Command::Purge | Command::Report(_) => "off",
+            Command::Eval(_) => "error",
+            Command::Run => "info,serenity=warn,poise=warn",
         }
     }
 }
@@ -46,6 +58,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Chat(args) => chat::run(args, open_pipeline().await?).await,
+        Command::Run => run::run_bot(open_pipeline().await?).await,
+        Command::Purge => run::purge(Config::from_env()?).await,
+        Command::Eval(args) => eval::eval(args).await,
+        Command::Report(args) => eval::report(args).await,
     }
 }
 

@@ -108,6 +108,7 @@ impl LlmClient {
             top_p: self.config.top_p,
             max_tokens: self.config.max_tokens,
             response_format,
+            seed: self.config.seed,
         };
         let mut attempt = 0;
         loop {

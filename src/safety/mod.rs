@@ -1,1 +1,5 @@
-//! Safety: crisis gate, helplines, output sanitizing.
+//! Safety: the crisis gate, helplines, and output sanitizing.
+
+pub mod crisis;
+pub mod helplines;
+pub mod sanitize;

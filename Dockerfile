@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Multi-stage: build with the Rust toolchain, run on a slim Debian image as
+# a non-root user with the database on a volume.
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY migrations ./migrations
+COPY prompts ./prompts
+COPY data ./data
+RUN cargo build --release --locked && strip target/release/coe-bot
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin coe \
+    && mkdir -p /data && chown coe /data
+COPY --from=build /src/target/release/coe-bot /usr/local/bin/coe-bot
+USER coe
+WORKDIR /data
+VOLUME ["/data"]
+ENV DATABASE_URL=sqlite:///data/coe-bot.db \
+    RUST_LOG=info
+ENTRYPOINT ["coe-bot"]
+CMD ["run"]

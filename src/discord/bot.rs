@@ -1,0 +1,166 @@
+//! Building and running the poise framework on a serenity client, and
+//! shutting it down gracefully.
+
+use super::in_flight::{InFlight, MemberLimiter, SeenMessages};
+use super::reply::no_mentions;
+use super::{commands, events, Data, Error};
+use crate::config::Config;
+use crate::pipeline::Pipeline;
+use anyhow::{anyhow, Context as _};
+use poise::serenity_prelude as serenity;
+use serenity::{ClientBuilder, GatewayIntents, GuildId, HttpBuilder, Permissions, ShardManager};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Message Content is privileged: enable it in the Developer Portal.
+pub const INTENTS: GatewayIntents = GatewayIntents::GUILDS
+    .union(GatewayIntents::GUILD_MESSAGES)
+    .union(GatewayIntents::MESSAGE_CONTENT);
+
+/// What the bot needs in a server (shown in the invite URL).
+pub fn required_permissions() -> Permissions {
+    Permissions::VIEW_CHANNEL
+        | Permissions::SEND_MESSAGES
+        | Permissions::SEND_MESSAGES_IN_THREADS
+        | Permissions::CREATE_PUBLIC_THREADS
+        | Permissions::READ_MESSAGE_HISTORY
+        | Permissions::EMBED_LINKS
+        | Permissions::ATTACH_FILES
+}
+
+/// A running bot.
+pub struct BotHandle {
+    pub data: Data,
+    shard_manager: Arc<ShardManager>,
+    task: JoinHandle<Result<(), serenity::Error>>,
+}
+
+/// Connects to Discord (or `DISCORD_PROXY_URL`) and starts answering.
+pub async fn start(config: Arc<Config>, pipeline: Pipeline) -> anyhow::Result<BotHandle> {
+    let token = config.discord.token.as_ref().ok_or_else(|| {
+        anyhow!("DISCORD_TOKEN is not set; copy the bot token from the Discord Developer Portal (Bot → Reset Token) into .env")
+    })?;
+    serenity::validate_token(token.expose())
+        .map_err(|_| anyhow!("DISCORD_TOKEN does not look like a bot token; copy it again from the Developer Portal (Bot → Reset Token)"))?;
+    let mut http = HttpBuilder::new(token.expose());
+    if let Some(proxy) = &config.discord.proxy_url {
+        // The in-process rate limiter builds URLs without the proxy
+        // (serenity #1739), and the proxy limits for us anyway.
+        http = http
+            .proxy(proxy.as_str().trim_end_matches('/'))
+            .ratelimiter_disabled(true);
+    }
+    let http = http.build();
+
+    let store = pipeline.store().clone();
+    store
+        .seed_support_channels(&config.discord.support_channels)
+        .await
+        .context("could not seed COE_SUPPORT_CHANNELS")?;
+    let data = Data {
+        pipeline,
+        limiter: Arc::new(MemberLimiter::per_minute(config.discord.user_messages_per_minute)),
+        alerts: Arc::new(MemberLimiter::per_period(Duration::from_secs(600))),
+        seen: Arc::new(SeenMessages::new(10_000)),
+        in_flight: InFlight::default(),
+        config: config.clone(),
+    };
+    let setup_data = data.clone();
+    let dev_guild = config.discord.dev_guild;
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: commands::all(),
+            on_error: |error| Box::pin(on_error(error)),
+            event_handler: |framework, event| Box::pin(events::on_event(framework, event)),
+            allowed_mentions: Some(no_mentions()),
+            initialize_owners: false,
+            ..Default::default()
+        })
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                let commands = &framework.options().commands;
+                match dev_guild {
+                    Some(guild) => {
+                        poise::builtins::register_in_guild(ctx, commands, GuildId::new(guild)).await?
+                    }
+                    None => poise::builtins::register_globally(ctx, commands).await?,
+                }
+                tracing::info!(
+                    bot = %ready.user.name,
+                    guilds = ready.guilds.len(),
+                    invite = %invite_url(ready.application.id.get()),
+                    "connected; commands registered{}",
+                    if dev_guild.is_some() { " in the dev guild" } else { " globally (may take up to an hour to appear)" }
+                );
+                Ok(setup_data)
+            })
+        })
+        .build();
+
+    let mut client = ClientBuilder::new_with_http(http, INTENTS)
+        .framework(framework)
+        .await
+        .context("could not build the Discord client")?;
+    let shard_manager = client.shard_manager.clone();
+    let task = tokio::spawn(async move { client.start().await });
+    Ok(BotHandle {
+        data,
+        shard_manager,
+        task,
+    })
+}
+
+pub fn invite_url(application_id: u64) -> String {
+    format!(
+        "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot%20applications.commands&permissions={}",
+        required_permissions().bits()
+    )
+}
+
+impl BotHandle {
+    /// Stops taking new work, lets replies in flight finish within the
+    /// grace period, closes the shards and the database.
+    pub async fn shutdown(self, grace: Duration) {
+        let unfinished = self.data.in_flight.close_and_drain(grace).await;
+        if unfinished > 0 {
+            tracing::warn!(unfinished, "shutting down with replies still in flight");
+        }
+        self.shard_manager.shutdown_all().await;
+        match tokio::time::timeout(Duration::from_secs(5), self.task).await {
+            Ok(Ok(Err(error))) => tracing::warn!(%error, "client ended with an error"),
+            Err(_) => tracing::warn!("client did not stop within 5 s"),
+            _ => {}
+        }
+        self.data.pipeline.store().close().await;
+        tracing::info!("shut down cleanly");
+    }
+
+    /// True once the client stopped by itself (e.g. an invalid token).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+/// One place where command errors are logged and answered kindly.
+async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
+    match error {
+        poise::FrameworkError::Setup { error, .. } => {
+            tracing::error!(%error, "bot set-up failed (command registration)");
+        }
+        poise::FrameworkError::Command { error, ctx, .. } => {
+            tracing::error!(command = %ctx.command().qualified_name, %error, "command failed");
+            let apology = super::commands::ephemeral_text(
+                "Sorry, something went wrong on my side and I couldn't finish that. Please try again in a moment.",
+            );
+            if let Err(error) = ctx.send(apology).await {
+                tracing::error!(%error, "could not send the apology");
+            }
+        }
+        other => {
+            if let Err(error) = poise::builtins::on_error(other).await {
+                tracing::error!(%error, "error while handling an error");
+            }
+        }
+    }
+}

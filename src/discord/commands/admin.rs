@@ -1,0 +1,188 @@
+//! `/coe-admin`: per-guild settings, stored in SQLite and applied at once.
+
+use super::coe::{ephemeral_text, TherapyChoice};
+use crate::chain::Therapy;
+use crate::discord::checks::is_admin;
+use crate::discord::{Context, Error};
+use crate::safety::helplines::known_regions;
+use crate::store::GuildSetting;
+use poise::serenity_prelude as serenity;
+
+/// Configure the companion for this server (admins).
+#[poise::command(
+    slash_command,
+    rename = "coe-admin",
+    guild_only,
+    default_member_permissions = "MANAGE_GUILD",
+    subcommands("channel", "therapy", "alerts", "role", "region"),
+    subcommand_required
+)]
+pub async fn coe_admin(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Answers non-admins and returns None; otherwise the guild id.
+async fn admin_guild(ctx: Context<'_>) -> Result<Option<u64>, Error> {
+    if is_admin(ctx).await {
+        return Ok(ctx.guild_id().map(|g| g.get()));
+    }
+    ctx.send(ephemeral_text("This command is for this server's admins (Manage Server)."))
+        .await?;
+    Ok(None)
+}
+
+/// Support channels: where plain messages get a reply in a thread.
+#[poise::command(slash_command, subcommands("channel_add", "channel_remove", "channel_list"), subcommand_required)]
+async fn channel(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Make a channel a support channel.
+#[poise::command(slash_command, rename = "add")]
+async fn channel_add(
+    ctx: Context<'_>,
+    #[description = "The channel"]
+    #[channel_types("Text")]
+    channel: serenity::GuildChannel,
+) -> Result<(), Error> {
+    let Some(guild) = admin_guild(ctx).await? else {
+        return Ok(());
+    };
+    let added = ctx.data().pipeline.store().add_support_channel(guild, channel.id.get()).await?;
+    let text = if added {
+        format!("<#{}> is now a support channel: plain messages there get a reply in a thread.", channel.id)
+    } else {
+        format!("<#{}> was already a support channel.", channel.id)
+    };
+    ctx.send(ephemeral_text(&text)).await?;
+    Ok(())
+}
+
+/// Stop answering plain messages in a channel.
+#[poise::command(slash_command, rename = "remove")]
+async fn channel_remove(
+    ctx: Context<'_>,
+    #[description = "The channel"] channel: serenity::GuildChannel,
+) -> Result<(), Error> {
+    let Some(guild) = admin_guild(ctx).await? else {
+        return Ok(());
+    };
+    let removed = ctx.data().pipeline.store().remove_support_channel(guild, channel.id.get()).await?;
+    let text = if removed {
+        format!("<#{}> is no longer a support channel.", channel.id)
+    } else {
+        format!("<#{}> was not a support channel.", channel.id)
+    };
+    ctx.send(ephemeral_text(&text)).await?;
+    Ok(())
+}
+
+/// List the support channels.
+#[poise::command(slash_command, rename = "list")]
+async fn channel_list(ctx: Context<'_>) -> Result<(), Error> {
+    let Some(guild) = admin_guild(ctx).await? else {
+        return Ok(());
+    };
+    let channels = ctx.data().pipeline.store().support_channels(guild).await?;
+    let text = if channels.is_empty() {
+        "No support channels yet. Add one with `/coe-admin channel add`.".to_string()
+    } else {
+        let list: Vec<String> = channels.iter().map(|c| format!("<#{c}>")).collect();
+        format!("Support channels: {}", list.join(", "))
+    };
+    ctx.send(ephemeral_text(&text)).await?;
+    Ok(())
+}
+
+/// The therapy used for support-channel messages.
+#[poise::command(slash_command)]
+async fn therapy(
+    ctx: Context<'_>,
+    #[description = "Default therapy"] therapy: TherapyChoice,
+) -> Result<(), Error> {
+    let Some(guild) = admin_guild(ctx).await? else {
+        return Ok(());
+    };
+    let therapy = Therapy::from(therapy);
+    let setting = GuildSetting::DefaultTherapy(therapy);
+    ctx.data().pipeline.store().update_guild_setting(guild, &setting).await?;
+    ctx.send(ephemeral_text(&format!(
+        "Default therapy is now **{}** ({}).",
+        therapy.as_str(),
+        therapy.description()
+    )))
+    .await?;
+    Ok(())
+}
+
+/// Where crisis alerts go (leave empty to turn alerts off).
+#[poise::command(slash_command)]
+async fn alerts(
+    ctx: Context<'_>,
+    #[description = "A private moderators' channel"]
+    #[channel_types("Text")]
+    channel: Option<serenity::GuildChannel>,
+) -> Result<(), Error> {
+    let Some(guild) = admin_guild(ctx).await? else {
+        return Ok(());
+    };
+    let id = channel.as_ref().map(|c| c.id.get());
+    let store = ctx.data().pipeline.store();
+    store.update_guild_setting(guild, &GuildSetting::AlertChannel(id)).await?;
+    let text = match id {
+        Some(id) => format!("Crisis alerts will go to <#{id}>. Make sure only moderators can read it."),
+        None => "Crisis alerts are off.".to_string(),
+    };
+    ctx.send(ephemeral_text(&text)).await?;
+    Ok(())
+}
+
+/// The moderator role: may use /coe-mod and is pinged by crisis alerts.
+#[poise::command(slash_command)]
+async fn role(
+    ctx: Context<'_>,
+    #[description = "Moderator role (leave empty for Manage Messages only)"] role: Option<serenity::Role>,
+) -> Result<(), Error> {
+    let Some(guild) = admin_guild(ctx).await? else {
+        return Ok(());
+    };
+    let id = role.as_ref().map(|r| r.id.get());
+    let store = ctx.data().pipeline.store();
+    store.update_guild_setting(guild, &GuildSetting::ModeratorRole(id)).await?;
+    let text = match id {
+        Some(id) => format!(
+            "Members with <@&{id}> can now use /coe-mod. Discord may still hide the command from them: \
+             allow it under Server Settings → Integrations → coe-bot."
+        ),
+        None => "Only members with Manage Messages can use /coe-mod.".to_string(),
+    };
+    ctx.send(ephemeral_text(&text)).await?;
+    Ok(())
+}
+
+/// The region whose helplines crisis replies list.
+#[poise::command(slash_command)]
+async fn region(
+    ctx: Context<'_>,
+    #[description = "Region code, e.g. us, uk, ie (anything else: international directory)"]
+    #[max_length = 8]
+    code: String,
+) -> Result<(), Error> {
+    let Some(guild) = admin_guild(ctx).await? else {
+        return Ok(());
+    };
+    let code = code.trim().to_ascii_lowercase();
+    let store = ctx.data().pipeline.store();
+    store.update_guild_setting(guild, &GuildSetting::HelplineRegion(code.clone())).await?;
+    let known = known_regions();
+    let text = if known.contains(&code.as_str()) {
+        format!("Crisis replies will list helplines for **{code}**.")
+    } else {
+        format!(
+            "No helplines are on file for '{code}', so crisis replies will point to the international directory (findahelpline.com). Known regions: {}.",
+            known.join(", ")
+        )
+    };
+    ctx.send(ephemeral_text(&text)).await?;
+    Ok(())
+}

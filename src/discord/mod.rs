@@ -1,0 +1,34 @@
+//! The Discord front door: poise commands, the support-channel handler and
+//! moderator tools. It maps Discord events onto the shared pipeline and
+//! never builds SQL itself.
+
+mod bot;
+mod checks;
+mod commands;
+mod events;
+mod in_flight;
+mod reply;
+pub mod split;
+
+pub use bot::{start, BotHandle};
+pub use reply::{reply_chunks, FOOTER};
+
+use crate::config::Config;
+use crate::pipeline::Pipeline;
+use std::sync::Arc;
+
+pub type Error = anyhow::Error;
+pub type Context<'a> = poise::Context<'a, Data, Error>;
+
+/// Shared state of the running bot; cheap to clone.
+#[derive(Clone)]
+pub struct Data {
+    pub pipeline: Pipeline,
+    pub config: Arc<Config>,
+    pub in_flight: in_flight::InFlight,
+    /// Message ids already answered, so a redelivered event is not answered twice.
+    pub seen: Arc<in_flight::SeenMessages>,
+    pub limiter: Arc<in_flight::MemberLimiter>,
+    /// One crisis alert per member per period, so moderators are not flooded.
+    pub alerts: Arc<in_flight::MemberLimiter>,
+}

@@ -1,0 +1,424 @@
+//! Crisis gate: runs before any LLM call and flags suicidal ideation, self-harm,
+//! concern for someone else, and danger to others. The vocabulary lives in
+//! `data/crisis_patterns.toml` so moderators and clinicians can review it; this
+//! file only normalizes text and applies the file's rules.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::LazyLock;
+
+use regex::{Captures, Match, Regex};
+use serde::{Deserialize, Serialize};
+
+/// What kind of crisis a message shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Concern {
+    SelfRisk,
+    OtherPerson,
+    DangerToOthers,
+}
+
+impl Concern {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Concern::SelfRisk => "self_risk",
+            Concern::OtherPerson => "other_person",
+            Concern::DangerToOthers => "danger_to_others",
+        }
+    }
+
+    /// Lower wins when one message matches several categories.
+    fn rank(self) -> u8 {
+        match self {
+            Concern::SelfRisk => 0,
+            Concern::DangerToOthers => 1,
+            Concern::OtherPerson => 2,
+        }
+    }
+}
+
+/// The gate's verdict. `rule_id` is for logs: it never contains message text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessment {
+    pub concern: Option<Concern>,
+    pub rule_id: Option<&'static str>,
+}
+
+/// Assesses one message. Scans at most the configured number of characters.
+pub fn assess(text: &str) -> Assessment {
+    let lex: &'static Lexicon = &LEXICON;
+    let base = normalize(text, lex.settings.max_scan_chars);
+    // Elongations are tried squeezed to one and to two letters ("diiie", "killll").
+    let mut variants = vec![squeeze(&base, 1), squeeze(&base, 2)];
+    variants.dedup();
+    let best = variants
+        .iter()
+        .filter_map(|v| lex.scan(v))
+        .min_by_key(|(c, _)| c.rank());
+    Assessment {
+        concern: best.map(|(c, _)| c),
+        rule_id: best.map(|(_, id)| id),
+    }
+}
+
+const PATTERNS_TOML: &str = include_str!("../../data/crisis_patterns.toml");
+
+// The file is checked by unit tests, so a failure here is a build-time mistake.
+static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
+    Lexicon::parse(PATTERNS_TOML).unwrap_or_else(|e| panic!("data/crisis_patterns.toml: {e}"))
+});
+
+#[derive(Debug, thiserror::Error)]
+enum LexiconError {
+    #[error("not valid TOML: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("`{0}`: bad regex: {1}")]
+    Regex(String, #[source] regex::Error),
+    #[error("rule `{0}`: {1}")]
+    Rule(String, &'static str),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    settings: Settings,
+    vocab: BTreeMap<String, String>,
+    grammar: Grammar<String>,
+    rule: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    max_scan_chars: usize,
+    context_bytes: usize,
+    negation_window_words: usize,
+}
+
+/// The shared, non-rule regexes; see the `[grammar]` comments in the data file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Grammar<R> {
+    negation_cues: R,
+    negation_exempt: R,
+    negation_after: R,
+    clause_boundary: R,
+    sentence_boundary: R,
+    subject_first: R,
+    subject_other: R,
+    media: R,
+    past: R,
+    recovered: R,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: String,
+    category: Concern,
+    #[serde(default)]
+    first_person: bool,
+    #[serde(default = "default_true")]
+    negatable: bool,
+    pattern: String,
+    not_if: Option<String>,
+    note: String,
+    examples: Vec<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+struct Rule {
+    raw: RawRule,
+    regex: Regex,
+    not_if: Option<Regex>,
+}
+
+struct Lexicon {
+    settings: Settings,
+    g: Grammar<Regex>,
+    rules: Vec<Rule>,
+}
+
+impl Lexicon {
+    fn parse(src: &str) -> Result<Lexicon, LexiconError> {
+        let raw: RawFile = toml::from_str(src)?;
+        let compile = |at: &str, pattern: &str| {
+            let expanded = expand(pattern, &raw.vocab);
+            Regex::new(&expanded).map_err(|e| LexiconError::Regex(at.to_string(), e))
+        };
+        let r = &raw.grammar;
+        let g = Grammar {
+            negation_cues: compile("negation_cues", &r.negation_cues)?,
+            negation_exempt: compile("negation_exempt", &r.negation_exempt)?,
+            negation_after: compile("negation_after", &r.negation_after)?,
+            clause_boundary: compile("clause_boundary", &r.clause_boundary)?,
+            sentence_boundary: compile("sentence_boundary", &r.sentence_boundary)?,
+            subject_first: compile("subject_first", &r.subject_first)?,
+            subject_other: compile("subject_other", &r.subject_other)?,
+            media: compile("media", &r.media)?,
+            past: compile("past", &r.past)?,
+            recovered: compile("recovered", &r.recovered)?,
+        };
+        let mut ids = HashSet::new();
+        let mut rules = Vec::with_capacity(raw.rule.len());
+        for r in raw.rule {
+            let fail = |problem| Err(LexiconError::Rule(r.id.clone(), problem));
+            if !ids.insert(r.id.clone()) {
+                return fail("duplicate id");
+            }
+            if r.note.trim().is_empty() || r.examples.is_empty() {
+                return fail("needs a note and at least one example");
+            }
+            if r.first_person && r.category != Concern::SelfRisk {
+                return fail("`first_person` only applies to self_risk rules");
+            }
+            let regex = compile(&r.id, &r.pattern)?;
+            // Examples document the rule; a rule that misses its own examples is broken.
+            if r.examples
+                .iter()
+                .any(|e| !regex.is_match(&normalize(e, 1000)))
+            {
+                return fail("an example does not match the pattern");
+            }
+            let not_if = r.not_if.as_deref().map(|p| compile(&r.id, p)).transpose()?;
+            rules.push(Rule {
+                raw: r,
+                regex,
+                not_if,
+            });
+        }
+        Ok(Lexicon {
+            settings: raw.settings,
+            g,
+            rules,
+        })
+    }
+
+    /// The highest-priority accepted hit in one normalized variant (first in file order
+    /// on ties, so rule ids in logs are stable).
+    fn scan(&'static self, text: &str) -> Option<(Concern, &'static str)> {
+        let recovered = self.g.recovered.is_match(text);
+        self.rules
+            .iter()
+            .flat_map(|rule| {
+                rule.regex
+                    .find_iter(text)
+                    .filter_map(move |m| self.judge(rule, text, m, recovered))
+                    .map(move |c| (c, rule.raw.id.as_str()))
+            })
+            .min_by_key(|(c, _)| c.rank())
+    }
+
+    /// Decides what one regex hit means in its context, or drops it.
+    fn judge(&self, rule: &Rule, text: &str, hit: Match, recovered: bool) -> Option<Concern> {
+        let (start, end) = (hit.start(), hit.end());
+        let ctx = self.settings.context_bytes;
+        let near = &text[text.floor_char_boundary(start.saturating_sub(ctx / 5))
+            ..text.ceil_char_boundary(end + ctx / 5)];
+        if rule.not_if.as_ref().is_some_and(|re| re.is_match(near)) {
+            return None;
+        }
+        let before = &text[text.floor_char_boundary(start.saturating_sub(ctx))..start];
+        let sentence = after_last(&self.g.sentence_boundary, before);
+        let clause = after_last(&self.g.clause_boundary, sentence);
+        let after = &text[end..text.ceil_char_boundary(end + ctx)];
+        let tail = before_first(&self.g.clause_boundary, after);
+        if rule.raw.negatable && (self.negated(clause) || self.g.negation_after.is_match(tail)) {
+            return None;
+        }
+        let concern = match rule.raw.category {
+            Concern::SelfRisk => {
+                let whole_clause = &text[start - clause.len()..end + tail.len()];
+                if recovered && self.g.past.is_match(whole_clause) {
+                    return None;
+                }
+                // The phrase's first word may be its subject ("i'll be dead ...").
+                let first_word = text[start..end].find(' ').map_or(end, |i| start + i);
+                self.whose(
+                    rule.raw.first_person,
+                    &text[start - sentence.len()..first_word],
+                )
+            }
+            other => other,
+        };
+        // Fiction and news about other people are not a crisis of the writer.
+        let rest = before_first(&self.g.sentence_boundary, after);
+        if concern != Concern::SelfRisk
+            && (self.g.media.is_match(sentence) || self.g.media.is_match(rest))
+        {
+            return None;
+        }
+        Some(concern)
+    }
+
+    /// True when a negation word governs the phrase that follows `clause`.
+    fn negated(&self, clause: &str) -> bool {
+        let words: Vec<&str> = clause.split_whitespace().collect();
+        let window = words[words
+            .len()
+            .saturating_sub(self.settings.negation_window_words)..]
+            .join(" ");
+        self.g
+            .negation_cues
+            .is_match(&self.g.negation_exempt.replace_all(&window, " "))
+    }
+
+    /// Who a self-risk phrase is about, from the sentence text before it.
+    fn whose(&self, first_person: bool, sentence: &str) -> Concern {
+        // Inside quotes "I" is the quoted speaker: judge by who is being quoted.
+        let quoted = sentence.matches('"').count() % 2 == 1;
+        if first_person && !quoted {
+            return Concern::SelfRisk;
+        }
+        let scope = if quoted {
+            &sentence[..sentence.rfind('"').unwrap_or(0)]
+        } else {
+            sentence
+        };
+        let last = |re: &Regex| re.find_iter(scope).last().map(|m| m.start());
+        match (last(&self.g.subject_first), last(&self.g.subject_other)) {
+            (first, Some(other)) if first.is_none_or(|f| other > f) => Concern::OtherPerson,
+            _ => Concern::SelfRisk,
+        }
+    }
+}
+
+/// Replaces `{name}` with the vocab entry; entries may use other entries.
+fn expand(pattern: &str, vocab: &BTreeMap<String, String>) -> String {
+    let mut out = pattern.to_string();
+    for _ in 0..4 {
+        for (name, value) in vocab {
+            out = out.replace(&format!("{{{name}}}"), &format!("(?:{value})"));
+        }
+    }
+    out
+}
+
+fn after_last<'a>(re: &Regex, s: &'a str) -> &'a str {
+    re.find_iter(s).last().map_or(s, |m| &s[m.end()..])
+}
+
+fn before_first<'a>(re: &Regex, s: &'a str) -> &'a str {
+    re.find(s).map_or(s, |m| &s[..m.start()])
+}
+
+fn static_regex(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("static regex")
+}
+
+static SPACED_LETTERS: LazyLock<Regex> =
+    LazyLock::new(|| static_regex(r"\b\pL(?:[ .\-]\pL){2,}\b"));
+// Leetspeak is folded only in words that contain a letter, so "10 kms" and "988" stay.
+static WORD_WITH_LETTER: LazyLock<Regex> = LazyLock::new(|| static_regex(r"\S*\pL\S*"));
+// A symbol between two letters usually hides an "i" ("k!ll", "k*ll").
+static MASKED_LETTER: LazyLock<Regex> = LazyLock::new(|| static_regex(r"\b[!*|]\b"));
+
+/// Lower-cases, strips invisible characters, unifies quotes, folds leetspeak
+/// and joins spaced-out letters, so the data file can use plain words.
+fn normalize(raw: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(raw.len().min(max_chars.saturating_mul(4)));
+    for c in raw.chars().take(max_chars) {
+        match c {
+            '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{00AD}' => {}
+            '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{02BC}' | '\u{00B4}' | '`' => out.push('\''),
+            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{00AB}' | '\u{00BB}' => out.push('"'),
+            '\n' | '\r' if !out.ends_with('\n') => out.push('\n'),
+            c if c.is_whitespace() => {
+                if !(out.is_empty() || out.ends_with(' ') || out.ends_with('\n')) {
+                    out.push(' ');
+                }
+            }
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    let out = WORD_WITH_LETTER.replace_all(&out, |w: &Captures| {
+        w[0].chars().map(fold_leet).collect::<String>()
+    });
+    let out = MASKED_LETTER.replace_all(&out, "i");
+    SPACED_LETTERS
+        .replace_all(&out, |w: &Captures| w[0].replace([' ', '.', '-'], ""))
+        .into_owned()
+}
+
+fn fold_leet(c: char) -> char {
+    match c {
+        '1' => 'i',
+        '3' => 'e',
+        '0' => 'o',
+        '4' | '@' => 'a',
+        '$' => 's',
+        c => c,
+    }
+}
+
+/// Squeezes runs of three or more equal letters down to `keep` letters.
+fn squeeze(s: &str, keep: usize) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        let mut run = 1;
+        while chars.next_if_eq(&c).is_some() {
+            run += 1;
+        }
+        let n = if c.is_alphabetic() && run >= 3 {
+            keep
+        } else {
+            run
+        };
+        out.extend(std::iter::repeat_n(c, n));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_file_parses_every_regex_compiles_and_matches_its_examples() {
+        let lex = Lexicon::parse(PATTERNS_TOML).expect("data/crisis_patterns.toml");
+        for c in [
+            Concern::SelfRisk,
+            Concern::OtherPerson,
+            Concern::DangerToOthers,
+        ] {
+            assert!(
+                lex.rules.iter().any(|r| r.raw.category == c),
+                "no {c:?} rule"
+            );
+        }
+    }
+
+    #[test]
+    fn broken_data_is_rejected_with_the_rule_id() {
+        let bad_regex = PATTERNS_TOML.replacen("pattern = '''", "pattern = '''(", 1);
+        let err = Lexicon::parse(&bad_regex)
+            .err()
+            .expect("unbalanced ( must fail");
+        assert!(err.to_string().contains("self.kill_myself"), "{err}");
+        let dup = format!(
+            "{PATTERNS_TOML}\n[[rule]]\nid = \"self.kms\"\ncategory = \"self_risk\"\n\
+             pattern = 'x'\nnote = 'n'\nexamples = ['x']\n"
+        );
+        assert!(Lexicon::parse(&dup).is_err_and(|e| e.to_string().contains("duplicate")));
+        let typo = PATTERNS_TOML.replacen("negatable = false", "negateable = false", 1);
+        assert!(
+            Lexicon::parse(&typo).is_err(),
+            "unknown keys must be rejected"
+        );
+    }
+
+    #[test]
+    fn normalization_folds_disguises_but_keeps_numbers() {
+        assert_eq!(normalize("I’M Su1c1d@l", 100), "i'm suicidal");
+        assert_eq!(normalize("k*ll  my\u{200B}self!", 100), "kill myself!");
+        assert_eq!(normalize("K M S", 100), "kms");
+        assert_eq!(normalize("“ran 10 kms”", 100), "\"ran 10 kms\"");
+        assert_eq!(normalize("abcdef", 3), "abc");
+        assert_eq!(squeeze("diiiie killlll", 1), "die kil");
+        assert_eq!(squeeze("diiiie killlll", 2), "diie kill");
+    }
+}

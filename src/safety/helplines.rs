@@ -1,0 +1,239 @@
+//! Helplines per region and the fixed, reviewed crisis replies. Both live in
+//! `data/helplines.toml` so they can be reviewed without reading Rust; a crisis
+//! reply never contains model-generated text.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+
+use crate::safety::crisis::Concern;
+
+/// One crisis line as shown to a user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Helpline {
+    pub name: String,
+    pub contact: String,
+    pub url: Option<String>,
+}
+
+/// Helplines for region `region` ("us", "UK", "en-GB", ...). Unknown or empty
+/// regions get the international fallback (findahelpline.com).
+pub fn helplines_for(region: &str) -> &'static [Helpline] {
+    &DIRECTORY.region(region).helplines
+}
+
+/// Region codes with their own helplines, sorted.
+pub fn known_regions() -> Vec<&'static str> {
+    DIRECTORY.regions.keys().map(String::as_str).collect()
+}
+
+/// The fixed safe-messaging reply for `concern`, with the region's helplines
+/// and emergency number filled in.
+pub fn crisis_reply(concern: Concern, region: &str) -> String {
+    let dir: &'static Directory = &DIRECTORY;
+    let region = dir.region(region);
+    let template = match concern {
+        Concern::SelfRisk => &dir.replies.self_risk,
+        Concern::OtherPerson => &dir.replies.other_person,
+        Concern::DangerToOthers => &dir.replies.danger_to_others,
+    };
+    let list: Vec<String> = region
+        .helplines
+        .iter()
+        .map(|h| match &h.url {
+            // Angle brackets stop Discord from adding a link preview.
+            Some(url) => format!("- **{}**: {} <{url}>", h.name, h.contact),
+            None => format!("- **{}**: {}", h.name, h.contact),
+        })
+        .collect();
+    template
+        .replace("{helplines}", &list.join("\n"))
+        .replace("{emergency}", &region.emergency)
+        .trim()
+        .to_string()
+}
+
+const HELPLINES_TOML: &str = include_str!("../../data/helplines.toml");
+
+// The file is checked by unit tests, so a failure here is a build-time mistake.
+static DIRECTORY: LazyLock<Directory> = LazyLock::new(|| {
+    Directory::parse(HELPLINES_TOML).unwrap_or_else(|e| panic!("data/helplines.toml: {e}"))
+});
+
+#[derive(Debug, thiserror::Error)]
+enum DirectoryError {
+    #[error("not valid TOML: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("`{0}`: {1}")]
+    Invalid(String, &'static str),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Region {
+    emergency: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    helplines: Vec<Helpline>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Replies {
+    self_risk: String,
+    other_person: String,
+    danger_to_others: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Directory {
+    fallback: Region,
+    regions: BTreeMap<String, Region>,
+    replies: Replies,
+}
+
+impl Directory {
+    fn parse(src: &str) -> Result<Directory, DirectoryError> {
+        let dir: Directory = toml::from_str(src)?;
+        let invalid = |at: &str, why| Err(DirectoryError::Invalid(at.to_string(), why));
+        let regions = dir.regions.iter().map(|(k, r)| (k.as_str(), r));
+        for (code, region) in regions.chain([("fallback", &dir.fallback)]) {
+            if code != code.to_lowercase() || region.aliases.iter().any(|a| *a != a.to_lowercase())
+            {
+                return invalid(code, "region codes and aliases must be lower-case");
+            }
+            if region.helplines.is_empty() {
+                return invalid(code, "needs at least one helpline");
+            }
+            let texts = region.helplines.iter().flat_map(|h| [&h.name, &h.contact]);
+            if texts.chain([&region.emergency]).any(|t| t.contains('@')) {
+                return invalid(code, "must not contain @ (Discord mentions)");
+            }
+        }
+        let r = &dir.replies;
+        for (name, text) in [
+            ("self_risk", &r.self_risk),
+            ("other_person", &r.other_person),
+            ("danger_to_others", &r.danger_to_others),
+        ] {
+            if !text.contains("{helplines}") || !text.contains("{emergency}") || text.contains('@')
+            {
+                return invalid(name, "needs {helplines} and {emergency}, and no @");
+            }
+        }
+        Ok(dir)
+    }
+
+    /// Exact code, then alias, then the last part of a locale ("en-GB" -> "gb").
+    fn region(&self, region: &str) -> &Region {
+        let code = region.trim().to_lowercase();
+        let tail = code.rsplit(['-', '_']).next().unwrap_or_default();
+        let found = [code.as_str(), tail]
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .find_map(|c| {
+                self.regions.get(c).or_else(|| {
+                    self.regions
+                        .values()
+                        .find(|r| r.aliases.iter().any(|a| a == c))
+                })
+            })
+            .unwrap_or(&self.fallback);
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONCERNS: [Concern; 3] = [
+        Concern::SelfRisk,
+        Concern::OtherPerson,
+        Concern::DangerToOthers,
+    ];
+
+    #[test]
+    fn data_file_parses_and_every_region_has_helplines() {
+        let dir = Directory::parse(HELPLINES_TOML).expect("data/helplines.toml");
+        assert!(!dir.fallback.helplines.is_empty());
+        for code in ["us", "uk", "ie", "ca", "au"] {
+            assert!(known_regions().contains(&code), "missing region {code}");
+        }
+        for code in known_regions() {
+            assert!(!helplines_for(code).is_empty(), "{code} has no helplines");
+        }
+    }
+
+    #[test]
+    fn lookup_is_case_insensitive_and_falls_back() {
+        assert!(helplines_for(" US ")[0].contact.contains("988"));
+        assert!(helplines_for("en-GB")[0].contact.contains("116 123"));
+        for unknown in ["", "zz", "fr-FR", "not a region"] {
+            let lines = helplines_for(unknown);
+            assert!(lines
+                .iter()
+                .any(|h| h.url.as_deref() == Some("https://findahelpline.com")));
+        }
+    }
+
+    #[test]
+    fn every_reply_is_short_complete_and_mention_free() {
+        let regions = known_regions().into_iter().chain(["", "unknown"]);
+        for region in regions {
+            for concern in CONCERNS {
+                let reply = crisis_reply(concern, region);
+                assert!(
+                    reply.chars().count() <= 1500,
+                    "{region}/{concern:?} too long"
+                );
+                assert!(
+                    !reply.contains('@') && !reply.contains('{'),
+                    "{region}/{concern:?}"
+                );
+                for h in helplines_for(region) {
+                    assert!(
+                        reply.contains(&h.contact),
+                        "{region}/{concern:?}: {}",
+                        h.name
+                    );
+                }
+                assert!(reply.contains(&DIRECTORY.region(region).emergency));
+            }
+        }
+        assert!(crisis_reply(Concern::SelfRisk, "us").contains("988"));
+        assert!(crisis_reply(Concern::SelfRisk, "uk").contains("116 123"));
+        assert!(crisis_reply(Concern::OtherPerson, "ie").contains("116 123"));
+        assert!(crisis_reply(Concern::SelfRisk, "").contains("findahelpline.com"));
+    }
+
+    #[test]
+    fn replies_follow_safe_messaging() {
+        for concern in CONCERNS {
+            let reply = crisis_reply(concern, "us").to_lowercase();
+            // Method words must never appear in a crisis reply.
+            for word in [
+                "pill", "rope", "jump", "overdose", "gun", "knife", "bridge", "cut",
+            ] {
+                assert!(!reply.contains(word), "{concern:?} mentions {word:?}");
+            }
+            assert!(
+                !reply.contains("confidential"),
+                "no confidentiality promises"
+            );
+            assert!(reply.contains("crisis line"));
+        }
+        assert!(crisis_reply(Concern::SelfRisk, "us").contains("not alone"));
+    }
+
+    #[test]
+    fn bad_data_is_rejected() {
+        let mention = HELPLINES_TOML.replacen("call or text 988", "ping @here", 1);
+        assert!(Directory::parse(&mention).is_err());
+        let no_slot = HELPLINES_TOML.replacen("listen:\n{helplines}", "listen:", 1);
+        assert!(Directory::parse(&no_slot).is_err());
+    }
+}

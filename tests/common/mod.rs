@@ -1,0 +1,101 @@
+//! Helpers shared by the integration tests: a wiremock model server that
+//! answers like an OpenAI-compatible one, and configuration for it.
+#![allow(dead_code)]
+
+use coe_bot::config::Config;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const HASH_KEY: &str = "test-hash-key-0123456789abcdef0123456789";
+
+/// A chat completion whose content is `content`.
+pub fn completion(content: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "cmpl-test", "object": "chat.completion", "model": "mock-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160}
+    }))
+}
+
+/// The chain's JSON answer.
+pub fn chain_answer(strategy: &str, reply: &str) -> String {
+    json!({
+        "emotion": "shame",
+        "reasoning": ["Emotion: shame, strong.", "Thought: 'I am worthless' after an exam.", "Distortion: labelling."],
+        "strategy": strategy,
+        "reply": reply,
+    })
+    .to_string()
+}
+
+/// A model server that always gives the same chain answer.
+pub async fn llm_answering(strategy: &str, reply: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/v1/chat/completions"))
+        .respond_with(completion(&chain_answer(strategy, reply)))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Configuration pointing at `llm` and a fresh SQLite file in `dir`.
+pub fn config(llm: &MockServer, dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("COE_HASH_KEY".into(), HASH_KEY.into());
+    vars.insert("LLM_BASE_URL".into(), format!("{}/v1", llm.uri()));
+    vars.insert("LLM_MODEL".into(), "mock-model".into());
+    vars.insert("LLM_RETRY_BASE_MS".into(), "5".into());
+    vars.insert("LLM_TIMEOUT_SECS".into(), "5".into());
+    vars.insert(
+        "DATABASE_URL".into(),
+        format!("sqlite://{}", dir.join("coe.db").display()),
+    );
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test config")
+}
+
+/// Every text value of every column of every table, for privacy checks.
+pub async fn all_stored_text(pool: &sqlx::SqlitePool) -> Vec<String> {
+    use sqlx::{Column, Row, TypeInfo, ValueRef};
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut values = Vec::new();
+    for table in tables {
+        let sql = format!("SELECT * FROM \"{table}\"");
+        for row in sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await.unwrap() {
+            for (i, column) in row.columns().iter().enumerate() {
+                let raw = row.try_get_raw(i).unwrap();
+                if raw.is_null() {
+                    continue;
+                }
+                let text = match raw.type_info().name() {
+                    "INTEGER" => row.get::<i64, _>(i).to_string(),
+                    "REAL" => row.get::<f64, _>(i).to_string(),
+                    "BLOB" => String::from_utf8_lossy(&row.get::<Vec<u8>, _>(i)).into_owned(),
+                    _ => row.get::<String, _>(i),
+                };
+                values.push(format!("{table}.{}={text}", column.name()));
+            }
+        }
+    }
+    values
+}
+
+/// The JSON bodies the model server received.
+pub async fn llm_requests(server: &MockServer) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.body_json().expect("JSON request"))
+        .collect()
+}

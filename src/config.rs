@@ -111,6 +111,9 @@ pub struct Config {
     pub helpline_region: String,
     /// Days before reasoning text and review notes are purged.
     pub retention_days: u32,
+    /// Ask the model for a second opinion on messages the crisis patterns
+    /// did not flag; it can only escalate, never de-escalate.
+    pub crisis_llm: bool,
     pub discord: DiscordConfig,
 }
 
@@ -208,7 +211,10 @@ impl Config {
         let proxy_url = match var("DISCORD_PROXY_URL") {
             None => None,
             Some(raw) => Some(Url::parse(&raw).map_err(|_| {
-                invalid("DISCORD_PROXY_URL", format!("must be a URL such as http://127.0.0.1:3000 (got '{raw}')"))
+                invalid(
+                    "DISCORD_PROXY_URL",
+                    format!("must be a URL such as http://127.0.0.1:3000 (got '{raw}')"),
+                )
             })?),
         };
         let discord = DiscordConfig {
@@ -222,8 +228,14 @@ impl Config {
                 .map(|raw| channel_pairs(&raw))
                 .transpose()?
                 .unwrap_or_default(),
-            shutdown_grace: Duration::from_secs(number(&var, "COE_SHUTDOWN_GRACE_SECS", 20, 1..=600)?),
-            user_messages_per_minute: number(&var, "COE_USER_MESSAGES_PER_MINUTE", 6, 1..=600)? as u32,
+            shutdown_grace: Duration::from_secs(number(
+                &var,
+                "COE_SHUTDOWN_GRACE_SECS",
+                20,
+                1..=600,
+            )?),
+            user_messages_per_minute: number(&var, "COE_USER_MESSAGES_PER_MINUTE", 6, 1..=600)?
+                as u32,
         };
 
         Ok(Config {
@@ -232,8 +244,11 @@ impl Config {
             hash_key: Secret::new(hash_key),
             default_therapy,
             store_reasoning: flag(&var, "COE_STORE_REASONING", true)?,
-            helpline_region: var("COE_HELPLINE_REGION").unwrap_or_default().to_ascii_lowercase(),
+            helpline_region: var("COE_HELPLINE_REGION")
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
             retention_days: number(&var, "COE_RETENTION_DAYS", 30, 1..=3650)? as u32,
+            crisis_llm: flag(&var, "COE_CRISIS_LLM", false)?,
             discord,
         })
     }
@@ -244,7 +259,12 @@ fn snowflake(name: &'static str, raw: &str) -> Result<u64, ConfigError> {
         .parse::<u64>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| invalid(name, format!("must be a Discord ID (digits only; got '{raw}')")))
+        .ok_or_else(|| {
+            invalid(
+                name,
+                format!("must be a Discord ID (digits only; got '{raw}')"),
+            )
+        })
 }
 
 /// `guild:channel,guild:channel` (spaces allowed).

@@ -5,6 +5,7 @@ use crate::chain::{response_format, run_chain, ChainError, Strategy, Therapy, Tu
 use crate::config::Config;
 use crate::llm::LlmClient;
 use crate::safety::crisis::{self, Concern};
+use crate::safety::crisis_llm;
 use crate::safety::helplines::crisis_reply;
 use crate::safety::sanitize::{leaks_prompt, sanitize_reply};
 use crate::store::anon::UserKeyer;
@@ -73,6 +74,7 @@ pub struct Pipeline {
     keyer: Arc<UserKeyer>,
     response_format: Option<Value>,
     store_reasoning: bool,
+    crisis_llm: bool,
 }
 
 impl Pipeline {
@@ -81,6 +83,7 @@ impl Pipeline {
             response_format: response_format(config.llm.json_mode),
             keyer: Arc::new(UserKeyer::new(config.hash_key.expose().as_bytes())),
             store_reasoning: config.store_reasoning,
+            crisis_llm: config.crisis_llm,
             llm,
             store,
         }
@@ -136,8 +139,21 @@ impl Pipeline {
             response.reply = crisis_reply(concern, request.helpline_region);
         } else {
             let (message, truncated) = truncate_chars(text, MAX_INPUT_CHARS);
-            self.run_chain_into(&mut response, request, message).await;
-            if truncated && response.outcome == Outcome::Replied {
+            // The second opinion runs beside the chain, so it costs no
+            // latency; if it sees risk, the chain's reply is discarded.
+            let second_opinion =
+                async { self.crisis_llm && crisis_llm::model_sees_risk(&self.llm, message).await };
+            let (escalate, ()) = tokio::join!(
+                second_opinion,
+                self.run_chain_into(&mut response, request, message)
+            );
+            if escalate {
+                tracing::warn!("crisis second opinion escalated a message");
+                response.outcome = Outcome::Crisis;
+                response.concern = Some(Concern::SelfRisk);
+                response.reply = crisis_reply(Concern::SelfRisk, request.helpline_region);
+                response.strategy = None;
+            } else if truncated && response.outcome == Outcome::Replied {
                 response.reply.push_str(&format!(
                     "\n\n(Your message was long, so I read the first {MAX_INPUT_CHARS} characters.)"
                 ));

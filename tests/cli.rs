@@ -26,7 +26,12 @@ fn coe(dir: &std::path::Path, vars: &[(&str, &str)], args: &[&str], stdin: &str)
         command.env(k, v);
     }
     let mut child = command.spawn().expect("binary runs");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -34,7 +39,10 @@ fn assert_one_line_error(output: &Output, expected: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "should fail: {stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line, got:\n{stderr}");
-    assert!(stderr.contains(expected), "expected '{expected}' in: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "expected '{expected}' in: {stderr}"
+    );
     assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
 }
 
@@ -47,7 +55,12 @@ fn missing_and_invalid_config_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let out = coe(dir.path(), &[], &["chat", "hello"], "");
     assert_one_line_error(&out, "COE_HASH_KEY is not set");
-    let out = coe(dir.path(), &[("COE_HASH_KEY", "short")], &["chat", "hello"], "");
+    let out = coe(
+        dir.path(),
+        &[("COE_HASH_KEY", "short")],
+        &["chat", "hello"],
+        "",
+    );
     assert_one_line_error(&out, "openssl rand -hex 32");
     let out = coe(
         dir.path(),
@@ -61,7 +74,11 @@ fn missing_and_invalid_config_are_named() {
 #[test]
 fn unreachable_model_server_is_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/v1");
     let db = db_url(dir.path());
     let vars = [
@@ -92,7 +109,10 @@ fn therapies_lists_all_five_with_versions() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for therapy in coe_bot::chain::Therapy::ALL {
-        let line = text.lines().find(|l| l.starts_with(therapy.as_str())).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(therapy.as_str()))
+            .unwrap();
         assert!(line.contains(therapy.prompt_version()), "{line}");
     }
 }
@@ -103,17 +123,50 @@ async fn chat_json_prints_the_whole_result_and_records_one_row() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("{}/v1", llm.uri());
     let db = db_url(dir.path());
-    let vars = [("COE_HASH_KEY", HASH_KEY), ("LLM_BASE_URL", url.as_str()), ("DATABASE_URL", db.as_str())];
-    let out = coe(dir.path(), &vars, &["chat", "--therapy", "cbt", "--json", "I failed my exam and I feel worthless"], "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let vars = [
+        ("COE_HASH_KEY", HASH_KEY),
+        ("LLM_BASE_URL", url.as_str()),
+        ("DATABASE_URL", db.as_str()),
+    ];
+    let out = coe(
+        dir.path(),
+        &vars,
+        &[
+            "chat",
+            "--therapy",
+            "cbt",
+            "--json",
+            "I failed my exam and I feel worthless",
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();
-    for key in ["therapy", "emotion", "reasoning", "strategy", "reply", "model", "prompt_version", "latency_ms", "prompt_tokens", "completion_tokens"] {
+    for key in [
+        "therapy",
+        "emotion",
+        "reasoning",
+        "strategy",
+        "reply",
+        "model",
+        "prompt_version",
+        "latency_ms",
+        "prompt_tokens",
+        "completion_tokens",
+    ] {
         assert!(result.get(key).is_some(), "{key} missing in {result}");
     }
     assert_eq!(result["therapy"], "cbt");
     assert_eq!(result["strategy"], "interpretation");
     assert_eq!(result["reply"], "That sounds really painful.");
-    assert_eq!(result["prompt_version"], coe_bot::chain::Therapy::Cbt.prompt_version());
+    assert_eq!(
+        result["prompt_version"],
+        coe_bot::chain::Therapy::Cbt.prompt_version()
+    );
 
     let store = coe_bot::store::Store::open(&db).await.unwrap();
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM interactions WHERE source = 'cli'")
@@ -129,11 +182,26 @@ async fn chat_text_shows_reasoning_on_request() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("{}/v1", llm.uri());
     let db = db_url(dir.path());
-    let vars = [("COE_HASH_KEY", HASH_KEY), ("LLM_BASE_URL", url.as_str()), ("DATABASE_URL", db.as_str())];
-    let out = coe(dir.path(), &vars, &["chat", "--show-reasoning", "rough day"], "");
+    let vars = [
+        ("COE_HASH_KEY", HASH_KEY),
+        ("LLM_BASE_URL", url.as_str()),
+        ("DATABASE_URL", db.as_str()),
+    ];
+    let out = coe(
+        dir.path(),
+        &vars,
+        &["chat", "--show-reasoning", "rough day"],
+        "",
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("Reasoning (cbt):") && text.contains("Distortion: labelling."), "{text}");
-    assert!(text.contains("strategy: exploration · emotion: shame"), "{text}");
+    assert!(
+        text.contains("Reasoning (cbt):") && text.contains("Distortion: labelling."),
+        "{text}"
+    );
+    assert!(
+        text.contains("strategy: exploration · emotion: shame"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -142,8 +210,17 @@ async fn chat_without_a_message_is_a_conversation() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("{}/v1", llm.uri());
     let db = db_url(dir.path());
-    let vars = [("COE_HASH_KEY", HASH_KEY), ("LLM_BASE_URL", url.as_str()), ("DATABASE_URL", db.as_str())];
-    let out = coe(dir.path(), &vars, &["chat", "--json"], "My cat is ill.\n\nI'm scared.\n");
+    let vars = [
+        ("COE_HASH_KEY", HASH_KEY),
+        ("LLM_BASE_URL", url.as_str()),
+        ("DATABASE_URL", db.as_str()),
+    ];
+    let out = coe(
+        dir.path(),
+        &vars,
+        &["chat", "--json"],
+        "My cat is ill.\n\nI'm scared.\n",
+    );
     assert!(out.status.success());
     let replies: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
@@ -153,7 +230,10 @@ async fn chat_without_a_message_is_a_conversation() {
     assert_eq!(replies.len(), 2, "blank lines are skipped");
     let second = &llm_requests(&llm).await[1];
     let messages = second["messages"].as_array().unwrap();
-    assert!(messages[1]["content"].as_str().unwrap().contains("My cat is ill."));
+    assert!(messages[1]["content"]
+        .as_str()
+        .unwrap()
+        .contains("My cat is ill."));
     assert_eq!(messages[2]["content"], "Tell me more.");
 }
 
@@ -169,7 +249,12 @@ async fn chat_answers_a_crisis_with_helplines_and_exit_zero() {
         ("DATABASE_URL", db.as_str()),
         ("COE_HELPLINE_REGION", "uk"),
     ];
-    let out = coe(dir.path(), &vars, &["chat", "I want to end it all tonight"], "");
+    let out = coe(
+        dir.path(),
+        &vars,
+        &["chat", "I want to end it all tonight"],
+        "",
+    );
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("116 123"), "{text}");

@@ -212,6 +212,12 @@ fn huge_and_odd_input_is_fast_and_safe() {
 }
 
 proptest::proptest! {
+    // Integration tests have no lib.rs next to them to store regressions in.
+    #![proptest_config(proptest::test_runner::Config {
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    })]
+
     #[test]
     fn never_panics_on_arbitrary_unicode(s in "\\PC{0,300}") {
         let _ = assess(&s);

@@ -75,7 +75,9 @@ fn options(out: PathBuf, resume: Option<String>) -> EvalOptions {
 }
 
 fn close(actual: &Value, expected: f64) {
-    let actual = actual.as_f64().unwrap_or_else(|| panic!("not a number: {actual}"));
+    let actual = actual
+        .as_f64()
+        .unwrap_or_else(|| panic!("not a number: {actual}"));
     assert!((actual - expected).abs() < 1e-9, "{actual} != {expected}");
 }
 
@@ -89,7 +91,11 @@ fn check_report(report: &Value) {
         assert_eq!(m["correct"], 4);
         assert_eq!(m["unknown"], 1);
         close(&m["accuracy"], 4.0 / 6.0);
-        let (er, ex, ip) = (&m["per_strategy"][0], &m["per_strategy"][1], &m["per_strategy"][2]);
+        let (er, ex, ip) = (
+            &m["per_strategy"][0],
+            &m["per_strategy"][1],
+            &m["per_strategy"][2],
+        );
         close(&er["precision"], 1.0);
         close(&er["recall"], 0.5);
         close(&er["f1"], 2.0 / 3.0);
@@ -104,7 +110,10 @@ fn check_report(report: &Value) {
         close(&m["predicted_mix"]["exploration"], 0.5);
         close(&m["predicted_mix"]["unknown"], 1.0 / 6.0);
         close(&m["gold_mix"]["interpretation"], 1.0 / 3.0);
-        assert_eq!(m["confusion"]["counts"], serde_json::json!([[1, 1, 0, 0], [0, 2, 0, 0], [0, 0, 1, 1]]));
+        assert_eq!(
+            m["confusion"]["counts"],
+            serde_json::json!([[1, 1, 0, 0], [0, 2, 0, 0], [0, 0, 1, 1]])
+        );
         let ci = &result["intervals"];
         assert!(ci["accuracy"][0].as_f64().unwrap() <= 4.0 / 6.0);
         assert!(ci["accuracy"][1].as_f64().unwrap() >= 4.0 / 6.0);
@@ -127,27 +136,47 @@ async fn eval_reports_hand_checked_metrics_and_resumes_after_an_outage() {
     let config = config(&outage, dir.path(), &[("LLM_MAX_ATTEMPTS", "1")]);
     let store = Store::open(&config.database_url).await.unwrap();
     let llm = LlmClient::new(&config.llm).unwrap();
-    let first = run_eval(&options(out.clone(), None), &llm, None, &store).await.unwrap();
+    let first = run_eval(&options(out.clone(), None), &llm, None, &store)
+        .await
+        .unwrap();
     assert_eq!(first.run.llm_errors, 4);
-    assert_eq!(llm_requests(&outage).await.len(), 12, "4 good items + 2 failing, per therapy");
+    assert_eq!(
+        llm_requests(&outage).await.len(),
+        12,
+        "4 good items + 2 failing, per therapy"
+    );
 
     // Resume against a healthy server: only the failed items are asked again.
     let healthy = model(vec![]).await;
     let config = common::config(&healthy, dir.path(), &[]);
     let llm = LlmClient::new(&config.llm).unwrap();
-    let resumed = run_eval(&options(out.clone(), Some(first.run.run_id.clone())), &llm, None, &store)
-        .await
-        .unwrap();
+    let resumed = run_eval(
+        &options(out.clone(), Some(first.run.run_id.clone())),
+        &llm,
+        None,
+        &store,
+    )
+    .await
+    .unwrap();
     // ECHO once and FOXTROT twice (one repair), for each of 2 therapies.
-    assert_eq!(llm_requests(&healthy).await.len(), 6, "no repeated calls for finished items");
+    assert_eq!(
+        llm_requests(&healthy).await.len(),
+        6,
+        "no repeated calls for finished items"
+    );
     assert_eq!(resumed.run.run_id, first.run.run_id);
     assert_eq!(resumed.run.llm_errors, 0);
 
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     check_report(&report);
 
     let items = std::fs::read_to_string(out.join("items.csv")).unwrap();
-    assert_eq!(items.lines().count(), 1 + 12, "header + one row per item and therapy");
+    assert_eq!(
+        items.lines().count(),
+        1 + 12,
+        "header + one row per item and therapy"
+    );
     assert!(items.contains("I hear you."));
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<svg") && !html.contains("<script"));
@@ -161,11 +190,16 @@ async fn an_uninterrupted_run_gives_the_same_report() {
     let config = config(&server, dir.path(), &[]);
     let store = Store::open(&config.database_url).await.unwrap();
     let llm = LlmClient::new(&config.llm).unwrap();
-    let report = run_eval(&options(out.clone(), None), &llm, None, &store).await.unwrap();
+    let report = run_eval(&options(out.clone(), None), &llm, None, &store)
+        .await
+        .unwrap();
     assert_eq!(llm_requests(&server).await.len(), 14);
     let json: Value = serde_json::to_value(&report).unwrap();
     check_report(&json);
-    assert_eq!(report.therapies[0].metrics.per_strategy[0].strategy, Strategy::EmotionalReaction);
+    assert_eq!(
+        report.therapies[0].metrics.per_strategy[0].strategy,
+        Strategy::EmotionalReaction
+    );
 }
 
 #[tokio::test]
@@ -175,8 +209,13 @@ async fn resuming_an_unknown_run_says_so() {
     let config = config(&server, dir.path(), &[]);
     let store = Store::open(&config.database_url).await.unwrap();
     let llm = LlmClient::new(&config.llm).unwrap();
-    let error = run_eval(&options(dir.path().join("o"), Some("nope".into())), &llm, None, &store)
-        .await
-        .unwrap_err();
+    let error = run_eval(
+        &options(dir.path().join("o"), Some("nope".into())),
+        &llm,
+        None,
+        &store,
+    )
+    .await
+    .unwrap_err();
     assert!(error.to_string().contains("no run nope"), "{error}");
 }

@@ -41,27 +41,46 @@ async fn row_count(pipeline: &Pipeline) -> i64 {
 
 #[tokio::test]
 async fn a_turn_writes_one_anonymized_row() {
-    let llm = llm_answering("interpretation", "It sounds like that exam result hit you hard.").await;
+    let llm = llm_answering(
+        "interpretation",
+        "It sounds like that exam result hit you hard.",
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let pipeline = pipeline_for(&llm, &dir).await;
     let response = pipeline
-        .respond(&request("I failed my exam and I feel worthless. Mail me: sam@example.com", &[]))
+        .respond(&request(
+            "I failed my exam and I feel worthless. Mail me: sam@example.com",
+            &[],
+        ))
         .await;
     assert_eq!(response.outcome, Outcome::Replied);
-    assert_eq!(response.reply, "It sounds like that exam result hit you hard.");
+    assert_eq!(
+        response.reply,
+        "It sounds like that exam result hit you hard."
+    );
     assert_eq!(response.prompt_tokens, Some(120));
     assert_eq!(row_count(&pipeline).await, 1);
 
     let stored = all_stored_text(pipeline.store().pool()).await;
     let joined = stored.join("\n");
-    assert!(!joined.contains(&MEMBER_ID.to_string()), "raw user id stored:\n{joined}");
-    assert!(!joined.contains("I failed my exam"), "message text stored:\n{joined}");
+    assert!(
+        !joined.contains(&MEMBER_ID.to_string()),
+        "raw user id stored:\n{joined}"
+    );
+    assert!(
+        !joined.contains("I failed my exam"),
+        "message text stored:\n{joined}"
+    );
     assert!(!joined.contains("sam@example.com"));
     let key = pipeline.user_key(&Member::Discord(MEMBER_ID));
     assert!(joined.contains(&format!("interactions.user_key={key}")));
     assert!(joined.contains("interactions.strategy=interpretation"));
     assert!(joined.contains("interactions.therapy=cbt"));
-    assert!(joined.contains("Distortion: labelling."), "reasoning kept for review");
+    assert!(
+        joined.contains("Distortion: labelling."),
+        "reasoning kept for review"
+    );
 }
 
 #[tokio::test]
@@ -70,16 +89,30 @@ async fn history_reaches_the_model_as_earlier_turns() {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = pipeline_for(&llm, &dir).await;
     let history = vec![
-        Turn { from_member: true, text: "My dog died last week.".into() },
-        Turn { from_member: false, text: "I'm so sorry about your dog.".into() },
+        Turn {
+            from_member: true,
+            text: "My dog died last week.".into(),
+        },
+        Turn {
+            from_member: false,
+            text: "I'm so sorry about your dog.".into(),
+        },
     ];
-    pipeline.respond(&request("I still can't sleep.", &history)).await;
+    pipeline
+        .respond(&request("I still can't sleep.", &history))
+        .await;
     let body = &llm_requests(&llm).await[0];
     let messages = body["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 4);
-    assert!(messages[1]["content"].as_str().unwrap().contains("My dog died"));
+    assert!(messages[1]["content"]
+        .as_str()
+        .unwrap()
+        .contains("My dog died"));
     assert_eq!(messages[2]["role"], "assistant");
-    assert!(messages[3]["content"].as_str().unwrap().contains("I still can't sleep."));
+    assert!(messages[3]["content"]
+        .as_str()
+        .unwrap()
+        .contains("I still can't sleep."));
 }
 
 #[tokio::test]
@@ -87,10 +120,15 @@ async fn crisis_messages_get_the_fixed_reply_without_the_model() {
     let llm = llm_answering("exploration", "should never be used").await;
     let dir = tempfile::tempdir().unwrap();
     let pipeline = pipeline_for(&llm, &dir).await;
-    let response = pipeline.respond(&request("i want to kms tonight", &[])).await;
+    let response = pipeline
+        .respond(&request("i want to kms tonight", &[]))
+        .await;
     assert_eq!(response.outcome, Outcome::Crisis);
     assert!(response.reply.contains("988"), "{}", response.reply);
-    assert!(llm_requests(&llm).await.is_empty(), "no LLM call for a crisis");
+    assert!(
+        llm_requests(&llm).await.is_empty(),
+        "no LLM call for a crisis"
+    );
     assert_eq!(row_count(&pipeline).await, 1);
 }
 
@@ -122,7 +160,11 @@ async fn unreadable_answers_give_a_gentle_fallback() {
     let response = pipeline.respond(&request("I had a rough day", &[])).await;
     assert_eq!(response.outcome, Outcome::ParseError);
     assert_eq!(response.reply, pipeline::PARSE_ERROR_REPLY);
-    assert_eq!(llm_requests(&llm).await.len(), 2, "one repair, then give up");
+    assert_eq!(
+        llm_requests(&llm).await.len(),
+        2,
+        "one repair, then give up"
+    );
 }
 
 #[tokio::test]
@@ -141,17 +183,28 @@ async fn an_obedient_model_cannot_leak_the_system_prompt() {
     let body = &llm_requests(&llm).await[0];
     let user = body["messages"][1]["content"].as_str().unwrap();
     assert!(user.starts_with("<member_message>") && user.contains(attack));
-    assert!(!body["messages"][0]["content"].as_str().unwrap().contains(attack));
+    assert!(!body["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .contains(attack));
 }
 
 #[tokio::test]
 async fn replies_never_ping() {
-    let llm = llm_answering("emotional_reaction", "@everyone look! <@123456789012345678> and <@&98765432109876543> @here").await;
+    let llm = llm_answering(
+        "emotional_reaction",
+        "@everyone look! <@123456789012345678> and <@&98765432109876543> @here",
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let pipeline = pipeline_for(&llm, &dir).await;
     let response = pipeline.respond(&request("hello", &[])).await;
     for ping in ["@everyone", "@here", "<@1", "<@&"] {
-        assert!(!response.reply.contains(ping), "{ping} in {}", response.reply);
+        assert!(
+            !response.reply.contains(ping),
+            "{ping} in {}",
+            response.reply
+        );
     }
 }
 
@@ -194,8 +247,13 @@ async fn a_locked_database_still_gets_the_member_a_reply() {
     let pipeline = pipeline_for(&llm, &dir).await;
     // Another process holds the write lock longer than the busy timeout.
     let url = format!("sqlite://{}", dir.path().join("coe.db").display());
-    let mut other = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
-    sqlx::query("BEGIN EXCLUSIVE").execute(&mut other).await.unwrap();
+    let mut other = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut other)
+        .await
+        .unwrap();
     let response = pipeline.respond(&request("still here?", &[])).await;
     assert_eq!(response.reply, "I'm listening.");
     assert_eq!(response.interaction_id, None, "row could not be written");
@@ -203,4 +261,74 @@ async fn a_locked_database_still_gets_the_member_a_reply() {
     // Once the lock is gone, recording works again.
     let response = pipeline.respond(&request("and now?", &[])).await;
     assert!(response.interaction_id.is_some());
+}
+
+/// A model that answers the crisis screen with `risk` and the chain normally.
+struct Screening {
+    risk: &'static str,
+}
+
+impl wiremock::Respond for Screening {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let body: serde_json::Value = request.body_json().unwrap();
+        let system = body["messages"][0]["content"].as_str().unwrap_or_default();
+        if system.contains("You screen messages") {
+            completion(&format!(r#"{{"risk": "{}"}}"#, self.risk))
+        } else {
+            completion(&chain_answer(
+                "exploration",
+                "What has been weighing on you?",
+            ))
+        }
+    }
+}
+
+async fn screened_pipeline(risk: &'static str, dir: &tempfile::TempDir) -> (MockServer, Pipeline) {
+    let llm = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(Screening { risk })
+        .mount(&llm)
+        .await;
+    let config = config(&llm, dir.path(), &[("COE_CRISIS_LLM", "on")]);
+    let store = Store::open(&config.database_url).await.unwrap();
+    let pipeline = Pipeline::new(&config, LlmClient::new(&config.llm).unwrap(), store);
+    (llm, pipeline)
+}
+
+#[tokio::test]
+async fn the_crisis_second_opinion_can_escalate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (llm, pipeline) = screened_pipeline("yes", &dir).await;
+    let response = pipeline
+        .respond(&request("everything feels pointless lately", &[]))
+        .await;
+    assert_eq!(response.outcome, Outcome::Crisis);
+    assert!(response.reply.contains("988"));
+    assert_eq!(response.strategy, None);
+    assert_eq!(
+        llm_requests(&llm).await.len(),
+        2,
+        "screen and chain ran side by side"
+    );
+}
+
+#[tokio::test]
+async fn the_crisis_second_opinion_cannot_de_escalate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (llm, pipeline) = screened_pipeline("no", &dir).await;
+    let calm = pipeline
+        .respond(&request("everything feels pointless lately", &[]))
+        .await;
+    assert_eq!(calm.outcome, Outcome::Replied);
+    let flagged = pipeline.respond(&request("i want to kms", &[])).await;
+    assert_eq!(
+        flagged.outcome,
+        Outcome::Crisis,
+        "patterns win whatever the model says"
+    );
+    assert_eq!(
+        llm_requests(&llm).await.len(),
+        2,
+        "no model call for the flagged message"
+    );
 }

@@ -8,7 +8,8 @@ use serde_json::Value;
 use std::process::Command;
 
 fn local_server() -> (String, String) {
-    let url = std::env::var("LLM_BASE_URL").expect("LLM_BASE_URL: start scripts/local-llm.sh first");
+    let url =
+        std::env::var("LLM_BASE_URL").expect("LLM_BASE_URL: start scripts/local-llm.sh first");
     let model = std::env::var("LLM_MODEL").unwrap_or_else(|_| "smollm2".into());
     (url, model)
 }
@@ -19,7 +20,10 @@ fn coe(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .current_dir(dir)
         .env("COE_HASH_KEY", "real-model-test-key-0123456789abcdef0123")
-        .env("DATABASE_URL", format!("sqlite://{}", dir.join("coe.db").display()))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("coe.db").display()),
+        )
         .env("LLM_BASE_URL", url)
         .env("LLM_MODEL", model)
         .env("LLM_JSON_MODE", "json_object")
@@ -38,11 +42,24 @@ fn chat_json_is_valid_for_every_therapy() {
         let started = std::time::Instant::now();
         let out = coe(
             dir.path(),
-            &["chat", "--json", "--therapy", therapy.as_str(), "I failed my exam and I feel worthless"],
+            &[
+                "chat",
+                "--json",
+                "--therapy",
+                therapy.as_str(),
+                "I failed my exam and I feel worthless",
+            ],
         );
-        assert!(out.status.success(), "{therapy}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{therapy}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let stdout = String::from_utf8(out.stdout).unwrap();
-        println!("{therapy} ({:.1} s): {stdout}", started.elapsed().as_secs_f64());
+        println!(
+            "{therapy} ({:.1} s): {stdout}",
+            started.elapsed().as_secs_f64()
+        );
         let result: Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
         assert_eq!(result["therapy"], therapy.as_str());
         assert_eq!(result["outcome"], "replied", "{result}");
@@ -58,18 +75,36 @@ fn chat_json_is_valid_for_every_therapy() {
 #[ignore = "needs the local model server: scripts/local-llm.sh"]
 fn eval_on_five_items_writes_a_complete_report() {
     let dir = tempfile::tempdir().unwrap();
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval_small.csv");
+    let data =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval_small.csv");
     let out = dir.path().join("out");
     let out_arg = out.display().to_string();
     let data_arg = data.display().to_string();
     let result = coe(
         dir.path(),
-        &["eval", "--data", &data_arg, "--therapies", "base,cbt", "--limit", "5", "--sample-seed", "1", "--out", &out_arg],
+        &[
+            "eval",
+            "--data",
+            &data_arg,
+            "--therapies",
+            "base,cbt",
+            "--limit",
+            "5",
+            "--sample-seed",
+            "1",
+            "--out",
+            &out_arg,
+        ],
     );
     let stdout = String::from_utf8_lossy(&result.stdout);
     println!("{stdout}");
-    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let therapies = report["therapies"].as_array().unwrap();
     assert_eq!(therapies.len(), 2);
     for result in therapies {
@@ -82,6 +117,14 @@ fn eval_on_five_items_writes_a_complete_report() {
         assert_eq!(m["per_strategy"].as_array().unwrap().len(), 3);
     }
     assert_eq!(report["run"]["model"], "smollm2");
-    assert!(std::fs::read_to_string(out.join("report.html")).unwrap().contains("<svg"));
-    assert_eq!(std::fs::read_to_string(out.join("items.csv")).unwrap().lines().count(), 1 + 10);
+    assert!(std::fs::read_to_string(out.join("report.html"))
+        .unwrap()
+        .contains("<svg"));
+    assert_eq!(
+        std::fs::read_to_string(out.join("items.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        1 + 10
+    );
 }

@@ -2,9 +2,7 @@
 //! reviews, summaries and guild settings.
 
 use coe_bot::chain::{Strategy, Therapy};
-use coe_bot::store::{
-    GuildSetting, NewInteraction, Outcome, Source, Store, SummaryScope, Verdict,
-};
+use coe_bot::store::{GuildSetting, NewInteraction, Outcome, Source, Store, SummaryScope, Verdict};
 
 async fn fresh() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -43,10 +41,22 @@ async fn migrations_create_every_table_on_a_fresh_file() {
     .fetch_all(store.pool())
     .await
     .unwrap();
-    for table in ["guild_settings", "interactions", "opt_outs", "reviews", "support_channels"] {
-        assert!(tables.contains(&table.to_string()), "{table} missing from {tables:?}");
+    for table in [
+        "guild_settings",
+        "interactions",
+        "opt_outs",
+        "reviews",
+        "support_channels",
+    ] {
+        assert!(
+            tables.contains(&table.to_string()),
+            "{table} missing from {tables:?}"
+        );
     }
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(store.pool()).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -55,16 +65,25 @@ async fn reopening_a_migrated_file_keeps_its_rows() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("coe.db").display());
     let store = Store::open(&url).await.unwrap();
-    store.record_interaction(&row(1, "k", Therapy::Cbt, None)).await.unwrap();
+    store
+        .record_interaction(&row(1, "k", Therapy::Cbt, None))
+        .await
+        .unwrap();
     store.close().await;
     let again = Store::open(&url).await.unwrap();
-    assert_eq!(again.recent_interactions(1, 10, None).await.unwrap().len(), 1);
+    assert_eq!(
+        again.recent_interactions(1, 10, None).await.unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn reasoning_is_redacted_before_it_is_written() {
     let (_dir, store) = fresh().await;
-    store.record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Exploration))).await.unwrap();
+    store
+        .record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)))
+        .await
+        .unwrap();
     let stored: String = sqlx::query_scalar("SELECT reasoning FROM interactions")
         .fetch_one(store.pool())
         .await
@@ -77,11 +96,26 @@ async fn reasoning_is_redacted_before_it_is_written() {
 #[tokio::test]
 async fn forget_deletes_every_row_of_that_key_only() {
     let (_dir, store) = fresh().await;
-    let mine = store.record_interaction(&row(1, "me", Therapy::Cbt, None)).await.unwrap();
-    store.record_interaction(&row(1, "me", Therapy::Dbt, None)).await.unwrap();
-    let theirs = store.record_interaction(&row(1, "them", Therapy::Cbt, None)).await.unwrap();
-    assert!(store.add_review(1, mine, "mod", Verdict::Concern, Some("n")).await.unwrap());
-    assert!(store.add_review(1, theirs, "me", Verdict::Ok, None).await.unwrap());
+    let mine = store
+        .record_interaction(&row(1, "me", Therapy::Cbt, None))
+        .await
+        .unwrap();
+    store
+        .record_interaction(&row(1, "me", Therapy::Dbt, None))
+        .await
+        .unwrap();
+    let theirs = store
+        .record_interaction(&row(1, "them", Therapy::Cbt, None))
+        .await
+        .unwrap();
+    assert!(store
+        .add_review(1, mine, "mod", Verdict::Concern, Some("n"))
+        .await
+        .unwrap());
+    assert!(store
+        .add_review(1, theirs, "me", Verdict::Ok, None)
+        .await
+        .unwrap());
     store.opt_out("me").await.unwrap();
 
     // 2 interactions + the review of mine + the review I wrote.
@@ -91,7 +125,10 @@ async fn forget_deletes_every_row_of_that_key_only() {
         .await
         .unwrap();
     assert_eq!(left, vec!["them".to_string()]);
-    assert!(store.is_opted_out("me").await.unwrap(), "the opt-out is still honoured");
+    assert!(
+        store.is_opted_out("me").await.unwrap(),
+        "the opt-out is still honoured"
+    );
     assert_eq!(store.forget("me").await.unwrap(), 0);
 }
 
@@ -109,8 +146,14 @@ async fn opt_out_and_in_are_idempotent() {
 #[tokio::test]
 async fn retention_purges_old_reasoning_and_keeps_labels() {
     let (_dir, store) = fresh().await;
-    let old = store.record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Interpretation))).await.unwrap();
-    let new = store.record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Exploration))).await.unwrap();
+    let old = store
+        .record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Interpretation)))
+        .await
+        .unwrap();
+    let new = store
+        .record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)))
+        .await
+        .unwrap();
     sqlx::query("UPDATE interactions SET created_at = '2020-01-01T00:00:00.000Z' WHERE id = ?")
         .bind(old)
         .execute(store.pool())
@@ -121,51 +164,95 @@ async fn retention_purges_old_reasoning_and_keeps_labels() {
     let old_row = rows.iter().find(|r| r.id == old).unwrap();
     let new_row = rows.iter().find(|r| r.id == new).unwrap();
     assert!(old_row.reasoning.is_empty());
-    assert_eq!(old_row.strategy.as_deref(), Some("interpretation"), "labels stay");
+    assert_eq!(
+        old_row.strategy.as_deref(),
+        Some("interpretation"),
+        "labels stay"
+    );
     assert_eq!(new_row.reasoning.len(), 2);
 }
 
 #[tokio::test]
 async fn reviews_and_reads_stay_inside_their_guild() {
     let (_dir, store) = fresh().await;
-    let other_guilds = store.record_interaction(&row(2, "k", Therapy::Cbt, None)).await.unwrap();
-    assert!(!store.add_review(1, other_guilds, "mod", Verdict::Ok, None).await.unwrap());
-    assert!(store.recent_interactions(1, 10, None).await.unwrap().is_empty());
-    assert_eq!(store.recent_interactions(2, 10, None).await.unwrap().len(), 1);
+    let other_guilds = store
+        .record_interaction(&row(2, "k", Therapy::Cbt, None))
+        .await
+        .unwrap();
+    assert!(!store
+        .add_review(1, other_guilds, "mod", Verdict::Ok, None)
+        .await
+        .unwrap());
+    assert!(store
+        .recent_interactions(1, 10, None)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.recent_interactions(2, 10, None).await.unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn paging_walks_back_through_older_rows() {
     let (_dir, store) = fresh().await;
     for _ in 0..7 {
-        store.record_interaction(&row(1, "k", Therapy::Pct, None)).await.unwrap();
+        store
+            .record_interaction(&row(1, "k", Therapy::Pct, None))
+            .await
+            .unwrap();
     }
     let first = store.recent_interactions(1, 3, None).await.unwrap();
     let ids: Vec<i64> = first.iter().map(|r| r.id).collect();
     assert_eq!(ids, vec![7, 6, 5]);
     let second = store.recent_interactions(1, 3, Some(5)).await.unwrap();
-    assert_eq!(second.iter().map(|r| r.id).collect::<Vec<_>>(), vec![4, 3, 2]);
+    assert_eq!(
+        second.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![4, 3, 2]
+    );
 }
 
 #[tokio::test]
 async fn summaries_count_strategies_outcomes_and_verdicts_per_therapy() {
     let (_dir, store) = fresh().await;
-    let a = store.record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Exploration))).await.unwrap();
-    store.record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Exploration))).await.unwrap();
-    store.record_interaction(&row(1, "k", Therapy::Cbt, None)).await.unwrap();
+    let a = store
+        .record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)))
+        .await
+        .unwrap();
+    store
+        .record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)))
+        .await
+        .unwrap();
+    store
+        .record_interaction(&row(1, "k", Therapy::Cbt, None))
+        .await
+        .unwrap();
     let mut crisis = row(1, "k", Therapy::Base, None);
     crisis.outcome = Outcome::Crisis;
     store.record_interaction(&crisis).await.unwrap();
-    store.record_interaction(&row(2, "k", Therapy::Rt, None)).await.unwrap();
-    store.add_review(1, a, "mod", Verdict::Concern, None).await.unwrap();
+    store
+        .record_interaction(&row(2, "k", Therapy::Rt, None))
+        .await
+        .unwrap();
+    store
+        .add_review(1, a, "mod", Verdict::Concern, None)
+        .await
+        .unwrap();
 
-    let scope = SummaryScope { guild_id: Some(1), since: None };
+    let scope = SummaryScope {
+        guild_id: Some(1),
+        since: None,
+    };
     let summaries = store.summarize(&scope).await.unwrap();
     let names: Vec<&str> = summaries.iter().map(|s| s.therapy.as_str()).collect();
     assert_eq!(names, vec!["base", "cbt"], "therapy order, guild 1 only");
     let cbt = &summaries[1];
     assert_eq!(cbt.total, 3);
-    assert_eq!(cbt.strategies, vec![("exploration".into(), 2), ("unknown".into(), 1)]);
+    assert_eq!(
+        cbt.strategies,
+        vec![("exploration".into(), 2), ("unknown".into(), 1)]
+    );
     assert_eq!(cbt.verdicts, vec![("concern".into(), 1)]);
     assert_eq!(summaries[0].outcomes, vec![("crisis".into(), 1)]);
     let everything = store.summarize(&SummaryScope::default()).await.unwrap();
@@ -176,25 +263,50 @@ async fn summaries_count_strategies_outcomes_and_verdicts_per_therapy() {
 async fn guild_settings_update_one_field_at_a_time() {
     let (_dir, store) = fresh().await;
     assert_eq!(store.guild_settings(9).await.unwrap(), Default::default());
-    store.update_guild_setting(9, &GuildSetting::DefaultTherapy(Therapy::Rt)).await.unwrap();
-    store.update_guild_setting(9, &GuildSetting::AlertChannel(Some(77))).await.unwrap();
-    store.update_guild_setting(9, &GuildSetting::HelplineRegion("uk".into())).await.unwrap();
+    store
+        .update_guild_setting(9, &GuildSetting::DefaultTherapy(Therapy::Rt))
+        .await
+        .unwrap();
+    store
+        .update_guild_setting(9, &GuildSetting::AlertChannel(Some(77)))
+        .await
+        .unwrap();
+    store
+        .update_guild_setting(9, &GuildSetting::HelplineRegion("uk".into()))
+        .await
+        .unwrap();
     let settings = store.guild_settings(9).await.unwrap();
     assert_eq!(settings.default_therapy, Some(Therapy::Rt));
     assert_eq!(settings.alert_channel_id, Some(77));
     assert_eq!(settings.helpline_region.as_deref(), Some("uk"));
-    store.update_guild_setting(9, &GuildSetting::AlertChannel(None)).await.unwrap();
-    assert_eq!(store.guild_settings(9).await.unwrap().alert_channel_id, None);
+    store
+        .update_guild_setting(9, &GuildSetting::AlertChannel(None))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.guild_settings(9).await.unwrap().alert_channel_id,
+        None
+    );
 }
 
 #[tokio::test]
 async fn seeded_channels_apply_once_then_admins_rule() {
     let (_dir, store) = fresh().await;
-    store.seed_support_channels(&[(1, 10), (1, 11), (2, 20)]).await.unwrap();
+    store
+        .seed_support_channels(&[(1, 10), (1, 11), (2, 20)])
+        .await
+        .unwrap();
     assert_eq!(store.support_channels(1).await.unwrap(), vec![10, 11]);
     assert!(store.remove_support_channel(1, 10).await.unwrap());
-    store.seed_support_channels(&[(1, 10), (1, 11), (2, 20)]).await.unwrap();
-    assert_eq!(store.support_channels(1).await.unwrap(), vec![11], "removal sticks");
+    store
+        .seed_support_channels(&[(1, 10), (1, 11), (2, 20)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.support_channels(1).await.unwrap(),
+        vec![11],
+        "removal sticks"
+    );
     assert!(store.is_support_channel(2, 20).await.unwrap());
     assert!(!store.is_support_channel(2, 10).await.unwrap());
 }

@@ -7,6 +7,9 @@ mod strategy;
 mod therapy;
 
 pub use parse::{parse_output, ChainOutput, ParseError};
-pub use prompt::{build_messages, MAX_HISTORY_TURNS, output_schema, repair_messages, response_format, Turn};
+pub use prompt::{
+    as_member_data, build_messages, output_schema, repair_messages, response_format, Turn,
+    MAX_HISTORY_TURNS,
+};
 pub use run::{run_chain, ChainError, ChainRun};
 pub use strategy::{Strategy, Therapy};

@@ -67,14 +67,14 @@ pub fn output_schema() -> Value {
     json!({
         "type": "object",
         "properties": {
-            "emotion": {"type": "string", "maxLength": 40},
+            "emotion": {"type": "string", "minLength": 1, "maxLength": 40},
             "reasoning": {
                 "type": "array",
                 "items": {"type": "string", "maxLength": 240},
                 "maxItems": 5
             },
             "strategy": {"type": "string", "enum": strategies},
-            "reply": {"type": "string", "maxLength": 900}
+            "reply": {"type": "string", "minLength": 2, "maxLength": 900}
         },
         "required": ["emotion", "reasoning", "strategy", "reply"],
         "additionalProperties": false

@@ -113,7 +113,9 @@ fn stored_time(since: &str) -> anyhow::Result<String> {
             .with_timezone(&chrono::Utc)
             .format("%Y-%m-%dT%H:%M:%S%.3fZ")
             .to_string()),
-        Err(_) => anyhow::bail!("--since must be a date (2026-01-31) or an RFC 3339 time (got '{since}')"),
+        Err(_) => {
+            anyhow::bail!("--since must be a date (2026-01-31) or an RFC 3339 time (got '{since}')")
+        }
     }
 }
 
@@ -139,12 +141,23 @@ fn summaries_table(summaries: &[TherapySummary]) -> String {
         return "No recorded interactions match.\n".into();
     }
     let mut table = comfy_table::Table::new();
-    table.set_header(["therapy", "rows", "strategy mix (replied)", "outcomes", "reviews"]);
+    table.set_header([
+        "therapy",
+        "rows",
+        "strategy mix (replied)",
+        "outcomes",
+        "reviews",
+    ]);
     let list = |counts: &[(String, u64)]| {
         let total: u64 = counts.iter().map(|(_, n)| n).sum();
         counts
             .iter()
-            .map(|(label, n)| format!("{label} {n} ({:.0}%)", 100.0 * *n as f64 / total.max(1) as f64))
+            .map(|(label, n)| {
+                format!(
+                    "{label} {n} ({:.0}%)",
+                    100.0 * *n as f64 / total.max(1) as f64
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };

@@ -60,7 +60,9 @@ pub async fn start(config: Arc<Config>, pipeline: Pipeline) -> anyhow::Result<Bo
         .context("could not seed COE_SUPPORT_CHANNELS")?;
     let data = Data {
         pipeline,
-        limiter: Arc::new(MemberLimiter::per_minute(config.discord.user_messages_per_minute)),
+        limiter: Arc::new(MemberLimiter::per_minute(
+            config.discord.user_messages_per_minute,
+        )),
         alerts: Arc::new(MemberLimiter::per_period(Duration::from_secs(600))),
         seen: Arc::new(SeenMessages::new(10_000)),
         in_flight: InFlight::default(),

@@ -17,7 +17,13 @@ pub async fn is_moderator(ctx: Context<'_>) -> bool {
     if permissions.intersects(Permissions::MANAGE_MESSAGES | Permissions::ADMINISTRATOR) {
         return true;
     }
-    let role = match ctx.data().pipeline.store().guild_settings(guild_id.get()).await {
+    let role = match ctx
+        .data()
+        .pipeline
+        .store()
+        .guild_settings(guild_id.get())
+        .await
+    {
         Ok(settings) => settings.moderator_role_id,
         Err(error) => {
             tracing::error!(%error, "could not read guild settings for a moderator check");

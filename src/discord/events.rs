@@ -45,7 +45,12 @@ pub struct Answer {
 impl Answer {
     pub async fn mark_undelivered(&self, data: &Data) {
         if let Some(id) = self.interaction_id {
-            if let Err(error) = data.pipeline.store().set_outcome(id, Outcome::ReplyFailed).await {
+            if let Err(error) = data
+                .pipeline
+                .store()
+                .set_outcome(id, Outcome::ReplyFailed)
+                .await
+            {
                 tracing::error!(%error, "could not mark an undelivered reply");
             }
         }
@@ -61,10 +66,13 @@ pub async fn respond_to_member(
 ) -> Answer {
     let store = data.pipeline.store();
     let settings = match incoming.guild_id {
-        Some(guild) => store.guild_settings(guild.get()).await.unwrap_or_else(|error| {
-            tracing::error!(%error, "could not read guild settings; using defaults");
-            Default::default()
-        }),
+        Some(guild) => store
+            .guild_settings(guild.get())
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "could not read guild settings; using defaults");
+                Default::default()
+            }),
         None => Default::default(),
     };
     let member = Member::Discord(incoming.author);
@@ -97,7 +105,14 @@ pub async fn respond_to_member(
     if let (Some(concern), Some(channel)) = (response.concern, settings.alert_channel_id) {
         if data.alerts.allow(incoming.author) {
             let role = settings.moderator_role_id.map(RoleId::new);
-            send_crisis_alert(ctx, incoming, concern.as_str(), ChannelId::new(channel), role).await;
+            send_crisis_alert(
+                ctx,
+                incoming,
+                concern.as_str(),
+                ChannelId::new(channel),
+                role,
+            )
+            .await;
         } else {
             tracing::info!("crisis alert suppressed by the per-member cooldown");
         }
@@ -118,11 +133,21 @@ async fn send_crisis_alert(
 ) {
     let guild = incoming.guild_id.map_or(0, GuildId::get);
     let link = match incoming.message_id {
-        Some(message) => format!("https://discord.com/channels/{guild}/{}/{message}", incoming.channel_id),
-        None => format!("https://discord.com/channels/{guild}/{}", incoming.channel_id),
+        Some(message) => format!(
+            "https://discord.com/channels/{guild}/{}/{message}",
+            incoming.channel_id
+        ),
+        None => format!(
+            "https://discord.com/channels/{guild}/{}",
+            incoming.channel_id
+        ),
     };
     let ping = role.map(|r| format!("<@&{r}> ")).unwrap_or_default();
-    let via = if incoming.source == Source::Slash { "/coe" } else { "a support channel" };
+    let via = if incoming.source == Source::Slash {
+        "/coe"
+    } else {
+        "a support channel"
+    };
     let text = format!(
         "{ping}**Possible crisis ({concern})** in <#{}> via {via}: {link}\n\
          The member received the crisis reply with helplines. Please check in with care.",
@@ -130,7 +155,9 @@ async fn send_crisis_alert(
     );
     // Only the moderator role may be pinged, never anyone else.
     let mentions = CreateAllowedMentions::new().roles(role);
-    let message = CreateMessage::new().content(text).allowed_mentions(mentions);
+    let message = CreateMessage::new()
+        .content(text)
+        .allowed_mentions(mentions);
     if let Err(error) = alert_channel.send_message(&ctx.http, message).await {
         tracing::error!(%error, "could not send crisis alert");
     }
@@ -198,7 +225,11 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
         let thread = CreateThread::new("Peer support")
             .kind(ChannelType::PublicThread)
             .auto_archive_duration(AutoArchiveDuration::OneDay);
-        match msg.channel_id.create_thread_from_message(&ctx.http, msg.id, thread).await {
+        match msg
+            .channel_id
+            .create_thread_from_message(&ctx.http, msg.id, thread)
+            .await
+        {
             Ok(thread) => send_in_channel(&ctx.http, thread.id, &chunks, None).await,
             Err(error) => {
                 tracing::info!(%error, "cannot start a thread here; replying in the channel");
@@ -222,7 +253,10 @@ async fn support_thread_parent(
     let Ok(Channel::Guild(channel)) = channel_id.to_channel(ctx).await else {
         return None;
     };
-    if !matches!(channel.kind, ChannelType::PublicThread | ChannelType::PrivateThread) {
+    if !matches!(
+        channel.kind,
+        ChannelType::PublicThread | ChannelType::PrivateThread
+    ) {
         return None;
     }
     let parent = channel.parent_id?;
@@ -239,7 +273,10 @@ async fn thread_history(ctx: &serenity::Context, msg: &Message, parent: ChannelI
     let bot = ctx.cache.current_user().id;
     let mut turns = Vec::new();
     // A thread started from a message shares that message's id.
-    if let Ok(starter) = parent.message(&ctx.http, MessageId::new(msg.channel_id.get())).await {
+    if let Ok(starter) = parent
+        .message(&ctx.http, MessageId::new(msg.channel_id.get()))
+        .await
+    {
         if starter.author.id != bot && !starter.author.bot {
             turns.push(Turn {
                 from_member: true,
@@ -247,7 +284,9 @@ async fn thread_history(ctx: &serenity::Context, msg: &Message, parent: ChannelI
             });
         }
     }
-    let query = GetMessages::new().before(msg.id).limit(MAX_HISTORY_TURNS as u8 * 2);
+    let query = GetMessages::new()
+        .before(msg.id)
+        .limit(MAX_HISTORY_TURNS as u8 * 2);
     match msg.channel_id.messages(&ctx.http, query).await {
         Ok(mut earlier) => {
             earlier.reverse();

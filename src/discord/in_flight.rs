@@ -149,7 +149,10 @@ mod tests {
     async fn drain_gives_up_after_the_grace_period() {
         let in_flight = InFlight::default();
         let _stuck = in_flight.enter().unwrap();
-        assert_eq!(in_flight.close_and_drain(Duration::from_millis(20)).await, 1);
+        assert_eq!(
+            in_flight.close_and_drain(Duration::from_millis(20)).await,
+            1
+        );
     }
 
     #[test]

@@ -64,7 +64,9 @@ mod tests {
         let long = "A sentence that goes on. ".repeat(200);
         let chunks = reply_chunks(&long);
         assert!(chunks.len() >= 3);
-        assert!(chunks.iter().all(|c| c.chars().count() <= DISCORD_MESSAGE_LIMIT));
+        assert!(chunks
+            .iter()
+            .all(|c| c.chars().count() <= DISCORD_MESSAGE_LIMIT));
         assert!(chunks.last().unwrap().ends_with(FOOTER));
         assert_eq!(chunks.iter().filter(|c| c.contains(FOOTER)).count(), 1);
         assert_eq!(reply_chunks(""), vec![FOOTER.to_string()]);

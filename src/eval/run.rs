@@ -41,13 +41,20 @@ pub enum EvalError {
     #[error(transparent)]
     Report(#[from] report::ReportError),
     #[error("cannot write {path}: {source}")]
-    Output { path: PathBuf, source: std::io::Error },
+    Output {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no run {0} in this database; list runs with: sqlite3 coe-bot.db 'SELECT run_id FROM eval_runs'")]
     UnknownRun(String),
     #[error("run {run_id} cannot resume: {reason}")]
     CannotResume { run_id: String, reason: String },
     #[error("interrupted; {done} of {total} done. Continue with: coe-bot eval --resume {run_id}")]
-    Interrupted { run_id: String, done: usize, total: usize },
+    Interrupted {
+        run_id: String,
+        done: usize,
+        total: usize,
+    },
 }
 
 /// Runs (or resumes) an evaluation and writes report.json, report.html
@@ -124,7 +131,10 @@ pub async fn run_eval(
         therapies: results,
     };
     store
-        .finish_eval_run(&report.run.run_id, &serde_json::to_string(&report.run).expect("serializable"))
+        .finish_eval_run(
+            &report.run.run_id,
+            &serde_json::to_string(&report.run).expect("serializable"),
+        )
         .await?;
     write_outputs(&report, &options.out, store).await?;
     Ok(report)
@@ -152,11 +162,16 @@ async fn prepare_run(
         };
         let sha = dataset::dataset_sha256(Path::new(&info.dataset_path))?;
         if sha != info.dataset_sha256 {
-            return Err(refuse(format!("{} changed since the run started", info.dataset_path)));
+            return Err(refuse(format!(
+                "{} changed since the run started",
+                info.dataset_path
+            )));
         }
         for (therapy, version) in &info.prompt_versions {
             if therapy.prompt_version() != version {
-                return Err(refuse(format!("the {therapy} prompt changed since the run started")));
+                return Err(refuse(format!(
+                    "the {therapy} prompt changed since the run started"
+                )));
             }
         }
         let therapies = info.prompt_versions.keys().copied().collect();
@@ -194,7 +209,10 @@ async fn prepare_run(
         crisis_flagged: 0,
     };
     store
-        .create_eval_run(&run_id, &serde_json::to_string(&info).expect("serializable"))
+        .create_eval_run(
+            &run_id,
+            &serde_json::to_string(&info).expect("serializable"),
+        )
         .await?;
     Ok((info, options.therapies.clone()))
 }
@@ -210,7 +228,12 @@ async fn evaluate(
     let crisis_flagged = crisis::assess(&item.seeker_post).concern.is_some();
     let run = run_chain(llm, response_format, therapy, &[], &item.seeker_post).await;
     let (outcome, predicted, emotion, reply) = match run.result {
-        Ok(output) => (EvalOutcome::Replied, output.strategy, output.emotion, Some(output.reply)),
+        Ok(output) => (
+            EvalOutcome::Replied,
+            output.strategy,
+            output.emotion,
+            Some(output.reply),
+        ),
         Err(ChainError::Parse(_)) => (EvalOutcome::ParseError, None, None, None),
         Err(ChainError::Llm(error)) => {
             tracing::warn!(%error, "eval item failed; --resume will retry it");
@@ -238,10 +261,8 @@ fn progress_bar(visible: bool, total: usize, done: usize) -> ProgressBar {
     }
     let bar = ProgressBar::new(total as u64).with_position(done as u64);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} items · {per_sec} · ETA {eta} · {msg}",
-        )
-        .expect("valid template"),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} items · {per_sec} · ETA {eta} · {msg}")
+            .expect("valid template"),
     );
     bar.set_message("0 errors");
     bar
@@ -262,9 +283,10 @@ async fn write_outputs(report: &Report, out: &Path, store: &Store) -> Result<(),
     let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
     let mut rows = std::pin::pin!(store.eval_items(&report.run.run_id));
     while let Some(row) = rows.next().await {
-        writer
-            .serialize(row?)
-            .map_err(|e| EvalError::Output { path: csv_path.clone(), source: e.into() })?;
+        writer.serialize(row?).map_err(|e| EvalError::Output {
+            path: csv_path.clone(),
+            source: e.into(),
+        })?;
     }
     writer.flush().map_err(io(&csv_path))?;
     Ok(())

@@ -61,10 +61,12 @@ impl Store {
 
     /// The stored run description (JSON), if the run exists.
     pub async fn eval_run_info(&self, run_id: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT info FROM eval_runs WHERE run_id = ?")
-            .bind(run_id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT info FROM eval_runs WHERE run_id = ?")
+                .bind(run_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn finish_eval_run(&self, run_id: &str, info_json: &str) -> Result<(), StoreError> {
@@ -97,7 +99,11 @@ impl Store {
     }
 
     /// Writes (or, for a retried LLM error, replaces) one item's result.
-    pub async fn record_eval_item(&self, run_id: &str, row: &EvalItemRow) -> Result<(), StoreError> {
+    pub async fn record_eval_item(
+        &self,
+        run_id: &str,
+        row: &EvalItemRow,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT OR REPLACE INTO eval_items (run_id, item_id, therapy, gold, predicted, outcome,
                  crisis_flagged, emotion, reply, latency_ms, prompt_tokens, completion_tokens)
@@ -140,7 +146,9 @@ impl Store {
             .iter()
             .filter_map(|r| {
                 let gold = Strategy::parse_label(r.get(0))?;
-                let predicted = r.get::<Option<String>, _>(1).and_then(|p| Strategy::parse_label(&p));
+                let predicted = r
+                    .get::<Option<String>, _>(1)
+                    .and_then(|p| Strategy::parse_label(&p));
                 Some((gold, predicted))
             })
             .collect())
@@ -186,7 +194,9 @@ impl Store {
                 item_id: row.get(0),
                 therapy: row.get::<String, _>(1).parse().unwrap_or(Therapy::Base),
                 gold: Strategy::parse_label(row.get(2)).unwrap_or(Strategy::Exploration),
-                predicted: row.get::<Option<String>, _>(3).and_then(|p| Strategy::parse_label(&p)),
+                predicted: row
+                    .get::<Option<String>, _>(3)
+                    .and_then(|p| Strategy::parse_label(&p)),
                 outcome,
                 crisis_flagged: row.get(5),
                 emotion: row.get(6),

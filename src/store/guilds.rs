@@ -109,17 +109,22 @@ impl Store {
         guild_id: u64,
         channel_id: u64,
     ) -> Result<bool, StoreError> {
-        let found = sqlx::query("SELECT 1 FROM support_channels WHERE guild_id = ? AND channel_id = ?")
-            .bind(guild_id as i64)
-            .bind(channel_id as i64)
-            .fetch_optional(&self.pool)
-            .await?;
+        let found =
+            sqlx::query("SELECT 1 FROM support_channels WHERE guild_id = ? AND channel_id = ?")
+                .bind(guild_id as i64)
+                .bind(channel_id as i64)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(found.is_some())
     }
 
     /// Returns whether the channel was newly added.
     #[tracing::instrument(skip_all)]
-    pub async fn add_support_channel(&self, guild_id: u64, channel_id: u64) -> Result<bool, StoreError> {
+    pub async fn add_support_channel(
+        &self,
+        guild_id: u64,
+        channel_id: u64,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT OR IGNORE INTO support_channels (guild_id, channel_id) VALUES (?, ?)",
         )
@@ -137,11 +142,12 @@ impl Store {
         guild_id: u64,
         channel_id: u64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM support_channels WHERE guild_id = ? AND channel_id = ?")
-            .bind(guild_id as i64)
-            .bind(channel_id as i64)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM support_channels WHERE guild_id = ? AND channel_id = ?")
+                .bind(guild_id as i64)
+                .bind(channel_id as i64)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -162,11 +168,13 @@ impl Store {
             }
         }
         for (guild_id, channel_id) in pairs.iter().filter(|(g, _)| fresh[g]) {
-            sqlx::query("INSERT OR IGNORE INTO support_channels (guild_id, channel_id) VALUES (?, ?)")
-                .bind(*guild_id as i64)
-                .bind(*channel_id as i64)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT OR IGNORE INTO support_channels (guild_id, channel_id) VALUES (?, ?)",
+            )
+            .bind(*guild_id as i64)
+            .bind(*channel_id as i64)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("INSERT OR IGNORE INTO guild_settings (guild_id) VALUES (?)")
                 .bind(*guild_id as i64)
                 .execute(&mut *tx)

@@ -70,7 +70,11 @@ pub async fn all_stored_text(pool: &sqlx::SqlitePool) -> Vec<String> {
     let mut values = Vec::new();
     for table in tables {
         let sql = format!("SELECT * FROM \"{table}\"");
-        for row in sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await.unwrap() {
+        for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await
+            .unwrap()
+        {
             for (i, column) in row.columns().iter().enumerate() {
                 let raw = row.try_get_raw(i).unwrap();
                 if raw.is_null() {

@@ -4,6 +4,8 @@
 //! code is expected here.
 #![allow(dead_code)]
 
+pub mod bot;
+mod expect;
 pub mod fake_discord;
 mod gateway;
 mod models;

@@ -26,13 +26,19 @@ async fn admin_guild(ctx: Context<'_>) -> Result<Option<u64>, Error> {
     if is_admin(ctx).await {
         return Ok(ctx.guild_id().map(|g| g.get()));
     }
-    ctx.send(ephemeral_text("This command is for this server's admins (Manage Server)."))
-        .await?;
+    ctx.send(ephemeral_text(
+        "This command is for this server's admins (Manage Server).",
+    ))
+    .await?;
     Ok(None)
 }
 
 /// Support channels: where plain messages get a reply in a thread.
-#[poise::command(slash_command, subcommands("channel_add", "channel_remove", "channel_list"), subcommand_required)]
+#[poise::command(
+    slash_command,
+    subcommands("channel_add", "channel_remove", "channel_list"),
+    subcommand_required
+)]
 async fn channel(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
@@ -48,9 +54,17 @@ async fn channel_add(
     let Some(guild) = admin_guild(ctx).await? else {
         return Ok(());
     };
-    let added = ctx.data().pipeline.store().add_support_channel(guild, channel.id.get()).await?;
+    let added = ctx
+        .data()
+        .pipeline
+        .store()
+        .add_support_channel(guild, channel.id.get())
+        .await?;
     let text = if added {
-        format!("<#{}> is now a support channel: plain messages there get a reply in a thread.", channel.id)
+        format!(
+            "<#{}> is now a support channel: plain messages there get a reply in a thread.",
+            channel.id
+        )
     } else {
         format!("<#{}> was already a support channel.", channel.id)
     };
@@ -67,7 +81,12 @@ async fn channel_remove(
     let Some(guild) = admin_guild(ctx).await? else {
         return Ok(());
     };
-    let removed = ctx.data().pipeline.store().remove_support_channel(guild, channel.id.get()).await?;
+    let removed = ctx
+        .data()
+        .pipeline
+        .store()
+        .remove_support_channel(guild, channel.id.get())
+        .await?;
     let text = if removed {
         format!("<#{}> is no longer a support channel.", channel.id)
     } else {
@@ -105,7 +124,11 @@ async fn therapy(
     };
     let therapy = Therapy::from(therapy);
     let setting = GuildSetting::DefaultTherapy(therapy);
-    ctx.data().pipeline.store().update_guild_setting(guild, &setting).await?;
+    ctx.data()
+        .pipeline
+        .store()
+        .update_guild_setting(guild, &setting)
+        .await?;
     ctx.send(ephemeral_text(&format!(
         "Default therapy is now **{}** ({}).",
         therapy.as_str(),
@@ -128,9 +151,13 @@ async fn alerts(
     };
     let id = channel.as_ref().map(|c| c.id.get());
     let store = ctx.data().pipeline.store();
-    store.update_guild_setting(guild, &GuildSetting::AlertChannel(id)).await?;
+    store
+        .update_guild_setting(guild, &GuildSetting::AlertChannel(id))
+        .await?;
     let text = match id {
-        Some(id) => format!("Crisis alerts will go to <#{id}>. Make sure only moderators can read it."),
+        Some(id) => {
+            format!("Crisis alerts will go to <#{id}>. Make sure only moderators can read it.")
+        }
         None => "Crisis alerts are off.".to_string(),
     };
     ctx.send(ephemeral_text(&text)).await?;
@@ -141,14 +168,18 @@ async fn alerts(
 #[poise::command(slash_command)]
 async fn role(
     ctx: Context<'_>,
-    #[description = "Moderator role (leave empty for Manage Messages only)"] role: Option<serenity::Role>,
+    #[description = "Moderator role (leave empty for Manage Messages only)"] role: Option<
+        serenity::Role,
+    >,
 ) -> Result<(), Error> {
     let Some(guild) = admin_guild(ctx).await? else {
         return Ok(());
     };
     let id = role.as_ref().map(|r| r.id.get());
     let store = ctx.data().pipeline.store();
-    store.update_guild_setting(guild, &GuildSetting::ModeratorRole(id)).await?;
+    store
+        .update_guild_setting(guild, &GuildSetting::ModeratorRole(id))
+        .await?;
     let text = match id {
         Some(id) => format!(
             "Members with <@&{id}> can now use /coe-mod. Discord may still hide the command from them: \
@@ -173,7 +204,9 @@ async fn region(
     };
     let code = code.trim().to_ascii_lowercase();
     let store = ctx.data().pipeline.store();
-    store.update_guild_setting(guild, &GuildSetting::HelplineRegion(code.clone())).await?;
+    store
+        .update_guild_setting(guild, &GuildSetting::HelplineRegion(code.clone()))
+        .await?;
     let known = known_regions();
     let text = if known.contains(&code.as_str()) {
         format!("Crisis replies will list helplines for **{code}**.")

@@ -60,12 +60,16 @@ async fn review(
     let page_size = limit.unwrap_or(5).clamp(1, 10);
     // `pages` holds the id each page starts before; the last is the current page.
     let mut pages: Vec<Option<i64>> = vec![None];
-    let mut rows = store.recent_interactions(guild(ctx), page_size, None).await?;
+    let mut rows = store
+        .recent_interactions(guild(ctx), page_size, None)
+        .await?;
     let older_id = format!("{}:older", ctx.id());
     let newer_id = format!("{}:newer", ctx.id());
     let page = |rows: &[InteractionRow], first_page: bool| {
         let buttons = vec![
-            CreateButton::new(&newer_id).label("Newer").disabled(first_page),
+            CreateButton::new(&newer_id)
+                .label("Newer")
+                .disabled(first_page),
             CreateButton::new(&older_id)
                 .label("Older")
                 .disabled(rows.len() < page_size as usize),
@@ -94,7 +98,9 @@ async fn review(
             pages.pop();
         }
         let before = *pages.last().expect("first page stays");
-        rows = store.recent_interactions(guild(ctx), page_size, before).await?;
+        rows = store
+            .recent_interactions(guild(ctx), page_size, before)
+            .await?;
         let (embeds, components) = page(&rows, pages.len() == 1);
         let update = CreateInteractionResponseMessage::new()
             .content(review_heading(&rows))
@@ -134,7 +140,11 @@ fn review_embeds(rows: &[InteractionRow]) -> Vec<CreateEmbed> {
             CreateEmbed::new()
                 .title(format!("#{} · {} · {}", row.id, row.therapy, row.outcome))
                 .field("Emotion", row.emotion.as_deref().unwrap_or("unknown"), true)
-                .field("Strategy", row.strategy.as_deref().unwrap_or("unknown"), true)
+                .field(
+                    "Strategy",
+                    row.strategy.as_deref().unwrap_or("unknown"),
+                    true,
+                )
                 .field("When", &row.created_at, true)
                 .field("Reasoning", truncate(&reasoning, 1024), false)
                 .footer(serenity::CreateEmbedFooter::new(format!(
@@ -176,7 +186,9 @@ async fn flag(
         return Ok(());
     }
     let data = ctx.data();
-    let reviewer = data.pipeline.user_key(&Member::Discord(ctx.author().id.get()));
+    let reviewer = data
+        .pipeline
+        .user_key(&Member::Discord(ctx.author().id.get()));
     let verdict = match verdict {
         VerdictChoice::Ok => Verdict::Ok,
         VerdictChoice::Concern => Verdict::Concern,
@@ -208,7 +220,8 @@ async fn stats(ctx: Context<'_>) -> Result<(), Error> {
     };
     let summaries = ctx.data().pipeline.store().summarize(&scope).await?;
     if summaries.is_empty() {
-        ctx.send(ephemeral_text("No recorded replies here yet.")).await?;
+        ctx.send(ephemeral_text("No recorded replies here yet."))
+            .await?;
         return Ok(());
     }
     let mut embed = CreateEmbed::new().title("Companion replies by therapy");
@@ -235,7 +248,8 @@ async fn stats(ctx: Context<'_>) -> Result<(), Error> {
             false,
         );
     }
-    ctx.send(CreateReply::default().embed(embed).ephemeral(true)).await?;
+    ctx.send(CreateReply::default().embed(embed).ephemeral(true))
+        .await?;
     Ok(())
 }
 

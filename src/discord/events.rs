@@ -163,6 +163,13 @@ async fn send_crisis_alert(
     }
 }
 
+/// A crisis message is answered even past the rate limit: its reply is the
+/// fixed crisis text (no model call), and "slow down" is no answer to
+/// someone at risk.
+pub fn is_crisis(text: &str) -> bool {
+    crate::safety::crisis::assess(text).concern.is_some()
+}
+
 async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
     // Bots (ourselves included) and webhooks never get an answer: no loops.
     if msg.author.bot || msg.webhook_id.is_some() || msg.author.id == ctx.cache.current_user().id {
@@ -198,7 +205,7 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
     let Some(_working) = data.in_flight.enter() else {
         return;
     };
-    if !data.limiter.allow(author) {
+    if !data.limiter.allow(author) && !is_crisis(&msg.content) {
         let _ = send_in_channel(&ctx.http, msg.channel_id, &[SLOW_DOWN.into()], Some(msg.id)).await;
         return;
     }

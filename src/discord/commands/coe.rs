@@ -1,7 +1,7 @@
 //! `/coe therapy:<…> message:<…> [private]`: the chain on demand.
 
 use crate::chain::Therapy;
-use crate::discord::events::{respond_to_member, Incoming};
+use crate::discord::events::{is_crisis, respond_to_member, Incoming};
 use crate::discord::reply::{no_mentions, reply_chunks};
 use crate::discord::{Context, Error};
 use crate::store::Source;
@@ -60,7 +60,7 @@ pub async fn coe(
         return Ok(());
     };
     let author = ctx.author().id.get();
-    if !data.limiter.allow(author) {
+    if !data.limiter.allow(author) && !is_crisis(&message) {
         ctx.send(ephemeral_text(SLOW_DOWN)).await?;
         return Ok(());
     }

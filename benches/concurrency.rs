@@ -1,0 +1,176 @@
+//! Figure 2 (issue 6): 1,000 conversations started at once with mock latency L = 2 s.
+//!
+//! Reports wall time / L (target ≤ 1.1), the peak resident set of this process (target
+//! ≤ 60 MB; the mock runs in a child process so its memory is not counted), and the largest
+//! number of requests the mock saw in flight at once, which must equal
+//! min(1,000, LLM_MAX_CONCURRENCY). A second round with a lower bound shows the bound is
+//! respected (wall ≈ ⌈1000 / bound⌉ × L).
+//!
+//! `cargo bench --bench concurrency` (COE_BENCH_CONVERSATIONS changes the count).
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use coe_bot::chain::Therapy;
+use coe_bot::pipeline::{Member, Pipeline, Request};
+use coe_bot::store::{Outcome, Source};
+use support::mock::{Mock, MockProcess};
+use support::{median, percentile, print_table, row, verdict};
+
+const L: Duration = Duration::from_secs(2);
+const BOUND_HIGH: &str = "1024";
+const BOUND_LOW: &str = "250";
+
+fn main() {
+    support::mock::serve_if_asked();
+    support::bypass_proxies();
+    println!("{}", support::machine_line());
+    let conversations = std::env::var("COE_BENCH_CONVERSATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000);
+    let mock = MockProcess::spawn(Duration::ZERO, 0.0);
+    println!("mock LLM in child process {} at {}", mock.pid(), mock.mock.addr);
+    support::runtime().block_on(run(mock.mock.clone(), conversations));
+}
+
+async fn message(pipeline: &Pipeline, i: usize) -> (Outcome, f64) {
+    let request = Request {
+        source: Source::Channel,
+        guild_id: Some(1),
+        member: Member::Discord(100_000 + i as u64),
+        therapy: Therapy::ALL[i % Therapy::ALL.len()],
+        message: support::POSTS[i % support::POSTS.len()],
+        history: &[],
+        record: true,
+        helpline_region: "us",
+    };
+    let started = Instant::now();
+    let response = pipeline.respond(&request).await;
+    (response.outcome, support::ms(started.elapsed()))
+}
+
+struct Round {
+    bound: &'static str,
+    wall: Duration,
+    latencies: Vec<f64>,
+    outcomes: BTreeMap<&'static str, usize>,
+    max_in_flight: u64,
+    requests: u64,
+    rows: i64,
+    rss_before: f64,
+    peak_after: f64,
+}
+
+async fn round(mock: &Mock, dir: &std::path::Path, bound: &'static str, n: usize) -> Round {
+    let db = dir.join(format!("concurrency-{bound}.db"));
+    let extra = [("LLM_MAX_CONCURRENCY", bound), ("LLM_TIMEOUT_SECS", "120")];
+    let config = support::config(&mock.base_url(), &db, &extra);
+    let pipeline = support::pipeline(&config).await;
+    // Warm-up with L = 0: store migrated, lazily built regexes ready, one connection.
+    mock.set(Duration::ZERO, 0.0).await;
+    message(&pipeline, 0).await;
+    mock.set(L, 0.0).await;
+    mock.reset().await;
+
+    let rss_before = support::rss_mb();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let pipeline = pipeline.clone();
+            tokio::spawn(async move { message(&pipeline, i).await })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(n);
+    let mut outcomes = BTreeMap::new();
+    for task in tasks {
+        let (outcome, latency) = task.await.expect("conversation task");
+        *outcomes.entry(outcome.as_str()).or_insert(0) += 1;
+        latencies.push(latency);
+    }
+    let wall = started.elapsed();
+    let peak_after = support::peak_rss_mb();
+    let stats = mock.stats().await;
+    let rows = sqlx::query_scalar("SELECT COUNT(*) FROM interactions")
+        .fetch_one(pipeline.store().pool())
+        .await
+        .expect("count rows");
+    pipeline.store().close().await;
+    Round {
+        bound,
+        wall,
+        latencies,
+        outcomes,
+        max_in_flight: stats.max_in_flight,
+        requests: stats.requests,
+        rows,
+        rss_before,
+        peak_after,
+    }
+}
+
+async fn run(mock: Mock, n: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let high = round(&mock, dir.path(), BOUND_HIGH, n).await;
+    let low = round(&mock, dir.path(), BOUND_LOW, n).await;
+    let l_ms = support::ms(L);
+
+    let mut rows = Vec::new();
+    for r in [&high, &low] {
+        let bound: usize = r.bound.parse().expect("number");
+        let waves = n.div_ceil(bound.min(n));
+        rows.push(row(&[
+            &r.bound,
+            &n,
+            &format!("{:.3}", support::ms(r.wall) / l_ms),
+            &waves,
+            &format!("{} / {}", r.max_in_flight, bound.min(n)),
+            &format!("{:.0} / {:.0}", median(&r.latencies), percentile(&r.latencies, 99.0)),
+            &format!("{:?}", r.outcomes),
+            &format!("{} / {}", r.requests, r.rows),
+        ]));
+    }
+    print_table(
+        &format!("Figure 2: {n} conversations at once, mock L = {l_ms} ms (mock in a child process)"),
+        &[
+            "LLM_MAX_CONCURRENCY",
+            "conversations",
+            "wall / L",
+            "expected (waves)",
+            "max in flight at mock / bound",
+            "latency ms p50 / p99",
+            "outcomes",
+            "LLM requests / rows",
+        ],
+        &rows,
+    );
+    let ratio = support::ms(high.wall) / l_ms;
+    let peak = high.peak_after;
+    let bounded = low.max_in_flight as usize <= BOUND_LOW.parse::<usize>().unwrap_or(0);
+    print_table(
+        "Figure 2 summary",
+        &["measure", "value", "target", "verdict"],
+        &[
+            row(&[
+                &format!("wall / L, LLM_MAX_CONCURRENCY = {BOUND_HIGH}"),
+                &format!("{ratio:.3}"),
+                &"≤ 1.1",
+                &verdict(ratio <= 1.1),
+            ]),
+            row(&[
+                &"peak RSS of the bot process (VmHWM)",
+                &format!("{peak:.1} MB (before the burst {:.1} MB)", high.rss_before),
+                &"≤ 60 MB",
+                &verdict(peak <= 60.0),
+            ]),
+            row(&[
+                &format!("bound respected at LLM_MAX_CONCURRENCY = {BOUND_LOW}"),
+                &format!("max {} in flight", low.max_in_flight),
+                &format!("≤ {BOUND_LOW}"),
+                &verdict(bounded),
+            ]),
+        ],
+    );
+}

@@ -1,0 +1,270 @@
+//! Figure 3 (issue 6): anonymized rows per second through `Store::record_interaction`
+//! (HMAC user key + redaction + one INSERT per call, as the pipeline records), with 1 and
+//! with 8 concurrent writer tasks, against the `sqlite3` CLI inserting the same rows into a
+//! database with the same schema and pragmas (WAL, synchronous=NORMAL) in the same directory:
+//! one transaction per row, and batched (1,000 rows per transaction).
+//! Targets: ≥ 20,000 rows/s and ≥ 0.5× raw.
+//!
+//! `cargo bench --bench store` (COE_BENCH_ROWS, COE_BENCH_WRITERS=1,8 change the load;
+//! COE_BENCH_DIR puts the databases elsewhere than the system temp dir).
+//! `--api-only` runs only the store API part (for `valgrind --tool=callgrind`).
+
+mod support;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use coe_bot::chain::{Strategy, Therapy};
+use coe_bot::store::anon::UserKeyer;
+use coe_bot::store::redact::redact;
+use coe_bot::store::{NewInteraction, Outcome, Source, Store};
+use support::{print_table, row, verdict};
+
+const SQLITE3: &str = "/usr/bin/sqlite3";
+const BATCH: usize = 1_000;
+
+fn main() {
+    support::mock::serve_if_asked();
+    println!("{}", support::machine_line());
+    let rows: usize = env_or("COE_BENCH_ROWS", "20000").parse().expect("COE_BENCH_ROWS");
+    let writers: Vec<usize> = env_or("COE_BENCH_WRITERS", "1,8")
+        .split(',')
+        .map(|w| w.trim().parse().expect("COE_BENCH_WRITERS"))
+        .collect();
+    let api_only = std::env::args().any(|a| a == "--api-only");
+    support::runtime().block_on(run(rows, &writers, api_only));
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+/// The i-th synthetic row: a member id to anonymize, and the row without its key.
+fn synthetic(i: usize) -> (u64, NewInteraction) {
+    let therapy = Therapy::ALL[i % Therapy::ALL.len()];
+    let reasoning = vec![
+        format!("Emotion: discouraged, after failing a test for the {i}th time."),
+        "Thought: 'I am not good enough at anything', said after the result.".to_string(),
+        "Distortion: overgeneralization from one setback to everything.".to_string(),
+    ];
+    let row = NewInteraction {
+        guild_id: Some(4_000 + (i % 3) as u64),
+        source: if i % 2 == 0 { Source::Slash } else { Source::Channel },
+        user_key: String::new(),
+        therapy,
+        prompt_version: therapy.prompt_version().to_string(),
+        model: "smollm2".into(),
+        emotion: Some("discouraged".into()),
+        strategy: Some(Strategy::ALL[i % 3]),
+        reasoning: therapy.reasons().then_some(reasoning),
+        outcome: Outcome::Replied,
+        latency_ms: 900 + (i % 300) as u64,
+        prompt_tokens: Some(420),
+        completion_tokens: Some(130),
+    };
+    (1_000_000 + (i % 500) as u64, row)
+}
+
+/// Rows per second through the store API with `writers` tasks sharing `rows` rows.
+async fn through_api(dir: &Path, rows: usize, writers: usize) -> (f64, i64) {
+    let path = dir.join(format!("api-{writers}.db"));
+    let store = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open store");
+    let keyer = Arc::new(UserKeyer::new(support::HASH_KEY.as_bytes()));
+    let input: Arc<Vec<(u64, NewInteraction)>> = Arc::new((0..rows).map(synthetic).collect());
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let (store, keyer, input) = (store.clone(), keyer.clone(), input.clone());
+            tokio::spawn(async move {
+                for (member, template) in input.iter().skip(w).step_by(writers) {
+                    let row = NewInteraction {
+                        user_key: keyer.key(*member),
+                        ..template.clone()
+                    };
+                    store.record_interaction(&row).await.expect("record row");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("writer task");
+    }
+    let elapsed = started.elapsed();
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM interactions")
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    store.close().await;
+    (rows as f64 / elapsed.as_secs_f64(), count)
+}
+
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+fn opt(text: Option<String>) -> String {
+    text.map_or_else(|| "NULL".into(), |t| quote(&t))
+}
+
+/// The INSERT the store issues for row `i`, with its values as the store would bind them.
+fn insert_sql(keyer: &UserKeyer, i: usize) -> String {
+    let (member, row) = synthetic(i);
+    let reasoning = row.reasoning.as_ref().map(|steps| {
+        let redacted: Vec<String> = steps.iter().map(|s| redact(s)).collect();
+        serde_json::to_string(&redacted).expect("JSON")
+    });
+    format!(
+        "INSERT INTO interactions (guild_id, source, user_key, therapy, prompt_version, model, \
+         emotion, strategy, reasoning, outcome, latency_ms, prompt_tokens, completion_tokens) \
+         VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {});\n",
+        row.guild_id.map_or("NULL".into(), |g| g.to_string()),
+        quote(row.source.as_str()),
+        quote(&keyer.key(member)),
+        quote(row.therapy.as_str()),
+        quote(&row.prompt_version),
+        quote(&row.model),
+        opt(row.emotion.as_deref().map(redact)),
+        opt(row.strategy.map(|s| s.as_str().to_string())),
+        opt(reasoning),
+        quote(row.outcome.as_str()),
+        row.latency_ms,
+        row.prompt_tokens.map_or("NULL".into(), |t| t.to_string()),
+        row.completion_tokens.map_or("NULL".into(), |t| t.to_string()),
+    )
+}
+
+fn sqlite3(db: &Path, script: &Path) -> Duration {
+    let input = std::fs::File::open(script).expect("open script");
+    let started = Instant::now();
+    let status = Command::new(SQLITE3)
+        .arg(db)
+        .stdin(input)
+        .stdout(Stdio::null())
+        .status()
+        .expect("run sqlite3");
+    let elapsed = started.elapsed();
+    assert!(status.success(), "sqlite3 failed on {}", script.display());
+    elapsed
+}
+
+fn count_rows(db: &Path) -> i64 {
+    let out = Command::new(SQLITE3)
+        .arg(db)
+        .arg("SELECT COUNT(*) FROM interactions;")
+        .output()
+        .expect("count with sqlite3");
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(-1)
+}
+
+/// Rows per second of the `sqlite3` CLI, `batch` rows per transaction (1 = autocommit).
+fn raw(dir: &Path, schema: &str, rows: usize, batch: usize) -> (f64, i64) {
+    let db = dir.join(format!("raw-{batch}.db"));
+    let setup = dir.join(format!("schema-{batch}.sql"));
+    let pragmas = "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=NORMAL;\n";
+    std::fs::write(&setup, format!("{pragmas}{schema}\n")).expect("write schema");
+    sqlite3(&db, &setup);
+    let keyer = UserKeyer::new(support::HASH_KEY.as_bytes());
+    let script = dir.join(format!("insert-{batch}.sql"));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&script).expect("script"));
+    // journal_mode is persistent; synchronous is per connection, so it is set again.
+    out.write_all(b"PRAGMA synchronous=NORMAL;\n").expect("write");
+    for i in 0..rows {
+        if batch > 1 && i % batch == 0 {
+            out.write_all(b"BEGIN;\n").expect("write");
+        }
+        out.write_all(insert_sql(&keyer, i).as_bytes()).expect("write");
+        if batch > 1 && (i % batch == batch - 1 || i == rows - 1) {
+            out.write_all(b"COMMIT;\n").expect("write");
+        }
+    }
+    out.flush().expect("flush script");
+    drop(out);
+    let elapsed = sqlite3(&db, &script);
+    (rows as f64 / elapsed.as_secs_f64(), count_rows(&db))
+}
+
+async fn run(rows: usize, writers: &[usize], api_only: bool) {
+    let base = std::env::var("COE_BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().display().to_string());
+    let dir = tempfile::tempdir_in(base).expect("temp dir");
+    println!("databases in {} ({rows} rows each)", dir.path().display());
+    let mut api = Vec::new();
+    for &w in writers {
+        api.push((w, through_api(dir.path(), rows, w).await));
+    }
+    if api_only {
+        for (w, (rate, count)) in &api {
+            println!("store API, {w} writers: {rate:.0} rows/s ({count} rows)");
+        }
+        return;
+    }
+    // The schema the store's migrations created, without sqlx's bookkeeping table.
+    let first = dir.path().join(format!("api-{}.db", writers[0]));
+    let schema = Command::new(SQLITE3)
+        .arg(&first)
+        .arg(".schema")
+        .output()
+        .expect("read schema");
+    let schema: String = String::from_utf8_lossy(&schema.stdout)
+        .split_inclusive(";\n")
+        .filter(|s| !s.contains("_sqlx_migrations") && !s.contains("sqlite_sequence"))
+        .collect();
+    let (per_row, per_row_count) = raw(dir.path(), &schema, rows, 1);
+    let (batched, batched_count) = raw(dir.path(), &schema, rows, BATCH);
+
+    let mut table = vec![
+        row(&[&"sqlite3 CLI, one transaction per row", &format!("{per_row:.0}"), &"1.00", &"", &per_row_count]),
+        row(&[
+            &format!("sqlite3 CLI, {BATCH} rows per transaction"),
+            &format!("{batched:.0}"),
+            &format!("{:.2}", batched / per_row),
+            &"",
+            &batched_count,
+        ]),
+    ];
+    for (w, (rate, count)) in &api {
+        table.push(row(&[
+            &format!("Store::record_interaction, {w} writer task(s)"),
+            &format!("{rate:.0}"),
+            &format!("{:.2}", rate / per_row),
+            &format!("{:.3}", rate / batched),
+            count,
+        ]));
+    }
+    print_table(
+        &format!("Figure 3: rows recorded per second ({rows} rows, same file system)"),
+        &["writer", "rows/s", "× raw per-row", "× raw batched", "rows in table"],
+        &table,
+    );
+    let (w, (best, _)) = api
+        .iter()
+        .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
+        .expect("a store run");
+    let concurrent = api.iter().find(|(w, _)| *w > 1).unwrap_or(&api[0]);
+    let summary = [
+        row(&[
+            &format!("store API rows/s, {} writers", concurrent.0),
+            &format!("{:.0}", concurrent.1 .0),
+            &"≥ 20,000",
+            &verdict(concurrent.1 .0 >= 20_000.0),
+        ]),
+        row(&[
+            &format!("store API ({} writers) ÷ raw per-row transaction", concurrent.0),
+            &format!("{:.2}", concurrent.1 .0 / per_row),
+            &"≥ 0.5",
+            &verdict(concurrent.1 .0 / per_row >= 0.5),
+        ]),
+        row(&[
+            &format!("store API ({} writers) ÷ raw batched", concurrent.0),
+            &format!("{:.2}", concurrent.1 .0 / batched),
+            &"≥ 0.5",
+            &verdict(concurrent.1 .0 / batched >= 0.5),
+        ]),
+        row(&[&format!("best store API figure ({w} writers)"), &format!("{best:.0}"), &"", &""]),
+    ];
+    print_table("Figure 3 summary", &["measure", "value", "target", "verdict"], &summary);
+}

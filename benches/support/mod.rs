@@ -1,0 +1,175 @@
+//! Helpers shared by the benchmarks (`benches/*.rs`): the mock model server, configuration,
+//! synthetic data, statistics, peak memory and result tables.
+//!
+//! Each bench binary uses a different part of this module, so dead code is expected here.
+#![allow(dead_code)]
+
+pub mod mock;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use coe_bot::config::Config;
+use coe_bot::llm::LlmClient;
+use coe_bot::pipeline::Pipeline;
+use coe_bot::store::Store;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+
+pub const HASH_KEY: &str = "bench-hash-key-0123456789abcdef0123456789";
+
+/// Seeker posts of ordinary distress that the crisis gate must not flag, so every message
+/// goes through the whole chain.
+pub const POSTS: [&str; 4] = [
+    "I failed my driving test for the third time today. Everyone around me seems to manage \
+     these things so easily and I keep thinking I am just not good enough at anything.",
+    "My best friend has been ignoring my messages for two weeks. I don't know what I did \
+     wrong and I keep replaying our last conversation in my head every night.",
+    "Work has been overwhelming lately. My manager keeps adding tasks and I feel guilty \
+     whenever I take a break, even on weekends.",
+    "I moved to a new city for university and I feel lonely. Everyone already has their \
+     groups and I am too shy to ask to join them.",
+];
+
+/// Configuration for a bench: the model at `llm_base_url`, a SQLite file `db`, no retries
+/// delays; `extra` adds or overrides variables.
+pub fn config(llm_base_url: &str, db: &Path, extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("COE_HASH_KEY".into(), HASH_KEY.into());
+    vars.insert("LLM_BASE_URL".into(), llm_base_url.into());
+    vars.insert("LLM_MODEL".into(), "mock".into());
+    vars.insert("LLM_RETRY_BASE_MS".into(), "0".into());
+    vars.insert("LLM_TIMEOUT_SECS".into(), "60".into());
+    vars.insert("DATABASE_URL".into(), format!("sqlite://{}", db.display()));
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Config::from_lookup(|k| vars.get(k).cloned()).expect("valid bench configuration")
+}
+
+/// Opens (and migrates) the store and builds the pipeline the bot would use.
+pub async fn pipeline(config: &Config) -> Pipeline {
+    let store = Store::open(&config.database_url)
+        .await
+        .expect("open store");
+    let llm = LlmClient::new(&config.llm).expect("LLM client");
+    Pipeline::new(config, llm, store)
+}
+
+/// A plain HTTP client for the "bare" baselines, without proxies (loopback only).
+pub fn bare_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("reqwest client")
+}
+
+/// Reqwest honours HTTP(S)_PROXY even for 127.0.0.1; the bench talks to loopback only.
+pub fn bypass_proxies() {
+    std::env::set_var("NO_PROXY", "127.0.0.1,localhost");
+    std::env::set_var("no_proxy", "127.0.0.1,localhost");
+}
+
+/// Writes a synthetic `seeker_post,response_post,strategy` CSV of `rows` rows (never the
+/// real EPITOME data): posts vary by row number so every row is distinct.
+pub fn write_synthetic_csv(path: &Path, rows: usize) {
+    let mut writer = csv::Writer::from_path(path).expect("create CSV");
+    writer
+        .write_record(["seeker_post", "response_post", "strategy"])
+        .expect("write header");
+    let strategies = ["emotional_reaction", "exploration", "interpretation"];
+    for i in 0..rows {
+        let post = format!("{} (day {i})", POSTS[i % POSTS.len()]);
+        let response = format!("That sounds really hard. What happened on day {i}?");
+        let strategy = strategies[(i / 7 + i) % 3];
+        writer
+            .write_record([post.as_str(), response.as_str(), strategy])
+            .expect("write row");
+    }
+    writer.flush().expect("flush CSV");
+}
+
+/// A `/proc/self/status` field in kB (`VmHWM` is the peak resident set).
+pub fn proc_status_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn peak_rss_mb() -> f64 {
+    proc_status_kb("VmHWM") as f64 / 1024.0
+}
+
+pub fn rss_mb() -> f64 {
+    proc_status_kb("VmRSS") as f64 / 1024.0
+}
+
+/// Nearest-rank percentile of `samples` (sorted here), `p` in 0..=100.
+pub fn percentile(samples: &[f64], p: f64) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+pub fn median(samples: &[f64]) -> f64 {
+    percentile(samples, 50.0)
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+pub fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// "met" or "MISSED" for a target check.
+pub fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+/// Prints a titled table of rows.
+pub fn print_table(title: &str, header: &[&str], rows: &[Vec<String>]) {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(header);
+    for row in rows {
+        table.add_row(row);
+    }
+    println!("\n{title}\n{table}");
+}
+
+/// A table row from anything printable.
+pub fn row(cells: &[&dyn std::fmt::Display]) -> Vec<String> {
+    cells.iter().map(|c| c.to_string()).collect()
+}
+
+/// The multi-threaded runtime every bench runs on (worker threads = cores, as in the bot).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// One line about the machine, printed above the tables.
+pub fn machine_line() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name")?.split(':').nth(1).map(str::trim))
+        .unwrap_or("unknown CPU")
+        .to_string();
+    format!("machine: {cores} cores, {cpu}")
+}

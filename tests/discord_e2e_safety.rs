@@ -6,7 +6,7 @@ mod support;
 
 use coe_bot::chain::Therapy;
 use coe_bot::discord::reply_chunks;
-use coe_bot::safety::crisis::assess;
+use coe_bot::safety::crisis::{assess, Concern};
 use coe_bot::safety::helplines::crisis_reply;
 use coe_bot::store::Verdict;
 use serde_json::{json, Value};
@@ -160,7 +160,7 @@ async fn forget() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn optout_stops_channel_replies_and_recording_but_coe_still_answers() {
+async fn optout_stops_channel_replies_and_recording_but_coe_and_crisis_help_still_answer() {
     bounded("optout", optout()).await;
 }
 
@@ -207,6 +207,16 @@ async fn optout() {
         bot.llm_request_count().await,
         2,
         "bob's message and alice's /coe"
+    );
+
+    // A crisis still gets the helplines, and still nothing is recorded.
+    let crisis = bot.say(&alice, SUPPORT, "honestly i want to kms").await;
+    let expected = reply_chunks(&crisis_reply(Concern::SelfRisk, "us"));
+    bot.message_in(crisis, &expected[0]).await;
+    assert_eq!(
+        bot.rows_of(&alice).await,
+        0,
+        "a crisis does not undo the opt-out"
     );
 
     let answer = privacy(&bot, &alice, "optin").await;

@@ -199,7 +199,9 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
     }
     let author = msg.author.id.get();
     let key = data.pipeline.user_key(&Member::Discord(author));
-    if store.is_opted_out(&key).await.unwrap_or(true) {
+    // Opted-out members are left alone, except that a crisis still gets
+    // the helplines (nothing is recorded for them either way).
+    if store.is_opted_out(&key).await.unwrap_or(true) && !is_crisis(&msg.content) {
         return;
     }
     let Some(_working) = data.in_flight.enter() else {

@@ -45,13 +45,9 @@ pub async fn coe(
     #[description = "Only you see the reply"] private: Option<bool>,
 ) -> Result<(), Error> {
     let private = private.unwrap_or(false);
-    // Discord needs an answer within 3 seconds; the chain takes longer.
-    if private {
-        ctx.defer_ephemeral().await?;
-    } else {
-        ctx.defer().await?;
-    }
     let data = ctx.data();
+    // These refusals are answered at once and only to the member, before
+    // any deferral could make them public.
     let Some(_working) = data.in_flight.enter() else {
         ctx.send(ephemeral_text(
             "I'm restarting right now. Please try again in a minute.",
@@ -63,6 +59,12 @@ pub async fn coe(
     if !data.limiter.allow(author) && !is_crisis(&message) {
         ctx.send(ephemeral_text(SLOW_DOWN)).await?;
         return Ok(());
+    }
+    // Discord needs an answer within 3 seconds; the chain takes longer.
+    if private {
+        ctx.defer_ephemeral().await?;
+    } else {
+        ctx.defer().await?;
     }
     let incoming = Incoming {
         source: Source::Slash,

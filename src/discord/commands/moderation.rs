@@ -82,7 +82,8 @@ async fn review(
         .fold(ephemeral_text(&review_heading(&rows)), CreateReply::embed);
     ctx.send(reply.components(components)).await?;
 
-    let prefix = ctx.id().to_string();
+    // The trailing ':' keeps one review's id from matching a longer one.
+    let prefix = format!("{}:", ctx.id());
     while let Some(click) = ComponentInteractionCollector::new(ctx)
         .filter({
             let prefix = prefix.clone();

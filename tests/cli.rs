@@ -46,6 +46,21 @@ fn assert_one_line_error(output: &Output, expected: &str) {
     assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
 }
 
+/// Variables for a run against the wiremock `llm` with a database in `dir`.
+fn mock_env(
+    llm: &wiremock::MockServer,
+    dir: &std::path::Path,
+    extra: &[(&'static str, &str)],
+) -> Vec<(&'static str, String)> {
+    let mut vars = vec![
+        ("COE_HASH_KEY", HASH_KEY.to_string()),
+        ("LLM_BASE_URL", format!("{}/v1", llm.uri())),
+        ("DATABASE_URL", db_url(dir)),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    vars
+}
+
 fn db_url(dir: &std::path::Path) -> String {
     format!("sqlite://{}", dir.join("coe.db").display())
 }
@@ -121,13 +136,8 @@ fn therapies_lists_all_five_with_versions() {
 async fn chat_json_prints_the_whole_result_and_records_one_row() {
     let llm = llm_answering("interpretation", "That sounds really painful.").await;
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("{}/v1", llm.uri());
-    let db = db_url(dir.path());
-    let vars = [
-        ("COE_HASH_KEY", HASH_KEY),
-        ("LLM_BASE_URL", url.as_str()),
-        ("DATABASE_URL", db.as_str()),
-    ];
+    let vars = mock_env(&llm, dir.path(), &[]);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let out = coe(
         dir.path(),
         &vars,
@@ -168,7 +178,9 @@ async fn chat_json_prints_the_whole_result_and_records_one_row() {
         coe_bot::chain::Therapy::Cbt.prompt_version()
     );
 
-    let store = coe_bot::store::Store::open(&db).await.unwrap();
+    let store = coe_bot::store::Store::open(&db_url(dir.path()))
+        .await
+        .unwrap();
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM interactions WHERE source = 'cli'")
         .fetch_one(store.pool())
         .await
@@ -180,13 +192,8 @@ async fn chat_json_prints_the_whole_result_and_records_one_row() {
 async fn chat_text_shows_reasoning_on_request() {
     let llm = llm_answering("exploration", "What happened?").await;
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("{}/v1", llm.uri());
-    let db = db_url(dir.path());
-    let vars = [
-        ("COE_HASH_KEY", HASH_KEY),
-        ("LLM_BASE_URL", url.as_str()),
-        ("DATABASE_URL", db.as_str()),
-    ];
+    let vars = mock_env(&llm, dir.path(), &[]);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let out = coe(
         dir.path(),
         &vars,
@@ -208,13 +215,8 @@ async fn chat_text_shows_reasoning_on_request() {
 async fn chat_without_a_message_is_a_conversation() {
     let llm = llm_answering("exploration", "Tell me more.").await;
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("{}/v1", llm.uri());
-    let db = db_url(dir.path());
-    let vars = [
-        ("COE_HASH_KEY", HASH_KEY),
-        ("LLM_BASE_URL", url.as_str()),
-        ("DATABASE_URL", db.as_str()),
-    ];
+    let vars = mock_env(&llm, dir.path(), &[]);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let out = coe(
         dir.path(),
         &vars,
@@ -241,14 +243,8 @@ async fn chat_without_a_message_is_a_conversation() {
 async fn chat_answers_a_crisis_with_helplines_and_exit_zero() {
     let llm = llm_answering("exploration", "never used").await;
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("{}/v1", llm.uri());
-    let db = db_url(dir.path());
-    let vars = [
-        ("COE_HASH_KEY", HASH_KEY),
-        ("LLM_BASE_URL", url.as_str()),
-        ("DATABASE_URL", db.as_str()),
-        ("COE_HELPLINE_REGION", "uk"),
-    ];
+    let vars = mock_env(&llm, dir.path(), &[("COE_HELPLINE_REGION", "uk")]);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let out = coe(
         dir.path(),
         &vars,

@@ -1,0 +1,70 @@
+//! Configuration parsing: defaults, errors that name the fix, secrets.
+use super::*;
+use std::collections::HashMap;
+
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_lookup(|k| map.get(k).cloned())
+}
+
+#[test]
+fn defaults_point_at_local_services() {
+    let config = load(&[("COE_HASH_KEY", KEY)]).unwrap();
+    assert_eq!(config.llm.base_url.as_str(), "http://127.0.0.1:8079/v1");
+    assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+    assert_eq!(config.llm.temperature, 0.9);
+    assert_eq!(config.llm.top_p, 1.0);
+    assert_eq!(config.llm.json_mode, JsonMode::Off);
+    assert!(config.store_reasoning);
+}
+
+#[test]
+fn errors_name_the_variable_and_the_fix() {
+    let missing = load(&[]).unwrap_err().to_string();
+    assert!(missing.starts_with("COE_HASH_KEY is not set"), "{missing}");
+    let short = load(&[("COE_HASH_KEY", "short")]).unwrap_err().to_string();
+    assert!(short.contains("openssl rand -hex 32"), "{short}");
+    let cases = [
+        ("LLM_BASE_URL", "not a url"),
+        ("LLM_TEMPERATURE", "hot"),
+        ("LLM_TOP_P", "1.5"),
+        ("LLM_JSON_MODE", "xml"),
+        ("LLM_TIMEOUT_SECS", "0"),
+        ("COE_DEFAULT_THERAPY", "freud"),
+        ("COE_STORE_REASONING", "maybe"),
+        ("DATABASE_URL", "postgres://x"),
+        ("COE_SUPPORT_CHANNELS", "123"),
+        ("COE_DEV_GUILD", "abc"),
+        ("DISCORD_PROXY_URL", "::"),
+        ("COE_RETENTION_DAYS", "0"),
+    ];
+    for (name, value) in cases {
+        let err = load(&[("COE_HASH_KEY", KEY), (name, value)]).unwrap_err();
+        assert_eq!(err.var, name, "{err}");
+    }
+}
+
+#[test]
+fn support_channels_are_guild_channel_pairs() {
+    let config = load(&[("COE_HASH_KEY", KEY), ("COE_SUPPORT_CHANNELS", "1:2, 1:3,")]).unwrap();
+    assert_eq!(config.discord.support_channels, vec![(1, 2), (1, 3)]);
+}
+
+#[test]
+fn secrets_do_not_show_in_debug_output() {
+    let config = load(&[
+        ("COE_HASH_KEY", KEY),
+        ("LLM_API_KEY", "sk-very-secret"),
+        ("DISCORD_TOKEN", "discord-token-value"),
+    ])
+    .unwrap();
+    let shown = format!("{config:?}");
+    for secret in [KEY, "sk-very-secret", "discord-token-value"] {
+        assert!(!shown.contains(secret), "{secret} leaked");
+    }
+}

@@ -256,3 +256,70 @@ async fn chat_answers_a_crisis_with_helplines_and_exit_zero() {
     assert!(text.contains("116 123"), "{text}");
     assert!(llm_requests(&llm).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn report_summarizes_recorded_rows_without_user_keys() {
+    use coe_bot::chain::{Strategy, Therapy};
+    use coe_bot::store::{NewInteraction, Outcome, Source, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let store = Store::open(&db).await.unwrap();
+    for (guild, strategy) in [
+        (1, Some(Strategy::Exploration)),
+        (1, None),
+        (2, Some(Strategy::Interpretation)),
+    ] {
+        let row = NewInteraction {
+            guild_id: Some(guild),
+            source: Source::Channel,
+            user_key: "secret-user-key-abc".into(),
+            therapy: Therapy::Dbt,
+            prompt_version: Therapy::Dbt.prompt_version().into(),
+            model: "m".into(),
+            emotion: None,
+            strategy,
+            reasoning: None,
+            outcome: Outcome::Replied,
+            latency_ms: 5,
+            prompt_tokens: None,
+            completion_tokens: None,
+        };
+        store.record_interaction(&row).await.unwrap();
+    }
+    store.close().await;
+    let vars = [("COE_HASH_KEY", HASH_KEY), ("DATABASE_URL", db.as_str())];
+
+    let out = coe(dir.path(), &vars, &["report", "--guild", "1", "--json"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("secret-user-key"));
+    let summaries: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(summaries[0]["therapy"], "dbt");
+    assert_eq!(summaries[0]["total"], 2);
+    assert_eq!(
+        summaries[0]["strategies"],
+        serde_json::json!([["exploration", 1], ["unknown", 1]])
+    );
+
+    let out = coe(
+        dir.path(),
+        &vars,
+        &["report", "--csv", "--since", "2020-01-01"],
+        "",
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.starts_with("therapy,kind,label,count\n"), "{csv}");
+    assert!(csv.contains("dbt,outcome,replied,3"), "{csv}");
+    assert!(!csv.contains("secret-user-key"));
+
+    let out = coe(dir.path(), &vars, &["report", "--since", "yesterday"], "");
+    assert_one_line_error(&out, "--since must be a date");
+    let out = coe(dir.path(), &vars, &["report", "--since", "2999-01-01"], "");
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("No recorded interactions match."));
+}

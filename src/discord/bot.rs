@@ -92,6 +92,7 @@ pub async fn start(config: Arc<Config>, pipeline: Pipeline) -> anyhow::Result<Bo
                     bot = %ready.user.name,
                     guilds = ready.guilds.len(),
                     invite = %invite_url(ready.application.id.get()),
+                    intents = ?INTENTS,
                     "connected; commands registered{}",
                     if dev_guild.is_some() { " in the dev guild" } else { " globally (may take up to an hour to appear)" }
                 );

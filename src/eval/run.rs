@@ -190,8 +190,9 @@ async fn prepare_run(
         dataset_sha256: dataset::dataset_sha256(&options.data)?,
         model: config.model.clone(),
         base_url_host: report::url_host(config.base_url.as_str()),
-        temperature: f64::from(config.temperature),
-        top_p: f64::from(config.top_p),
+        // Through the decimal text, so 0.9 is reported as 0.9, not 0.8999999761.
+        temperature: config.temperature.to_string().parse().unwrap_or_default(),
+        top_p: config.top_p.to_string().parse().unwrap_or_default(),
         prompt_versions: options
             .therapies
             .iter()

@@ -32,7 +32,11 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000);
     let mock = MockProcess::spawn(Duration::ZERO, 0.0);
-    println!("mock LLM in child process {} at {}", mock.pid(), mock.mock.addr);
+    println!(
+        "mock LLM in child process {} at {}",
+        mock.pid(),
+        mock.mock.addr
+    );
     support::runtime().block_on(run(mock.mock.clone(), conversations));
 }
 
@@ -58,6 +62,7 @@ struct Round {
     latencies: Vec<f64>,
     outcomes: BTreeMap<&'static str, usize>,
     max_in_flight: u64,
+    arrivals_ms: f64,
     requests: u64,
     rows: i64,
     rss_before: f64,
@@ -104,6 +109,7 @@ async fn round(mock: &Mock, dir: &std::path::Path, bound: &'static str, n: usize
         latencies,
         outcomes,
         max_in_flight: stats.max_in_flight,
+        arrivals_ms: stats.arrivals_us as f64 / 1000.0,
         requests: stats.requests,
         rows,
         rss_before,
@@ -127,19 +133,27 @@ async fn run(mock: Mock, n: usize) {
             &format!("{:.3}", support::ms(r.wall) / l_ms),
             &waves,
             &format!("{} / {}", r.max_in_flight, bound.min(n)),
-            &format!("{:.0} / {:.0}", median(&r.latencies), percentile(&r.latencies, 99.0)),
+            &format!("{:.0}", r.arrivals_ms),
+            &format!(
+                "{:.0} / {:.0}",
+                median(&r.latencies),
+                percentile(&r.latencies, 99.0)
+            ),
             &format!("{:?}", r.outcomes),
             &format!("{} / {}", r.requests, r.rows),
         ]));
     }
     print_table(
-        &format!("Figure 2: {n} conversations at once, mock L = {l_ms} ms (mock in a child process)"),
+        &format!(
+            "Figure 2: {n} conversations at once, mock L = {l_ms} ms (mock in a child process)"
+        ),
         &[
             "LLM_MAX_CONCURRENCY",
             "conversations",
             "wall / L",
             "expected (waves)",
             "max in flight at mock / bound",
+            "first→last arrival at mock, ms",
             "latency ms p50 / p99",
             "outcomes",
             "LLM requests / rows",

@@ -12,9 +12,9 @@
 //!
 //! `cargo bench --bench discord` (COE_BENCH_PROBES=200, COE_BENCH_BURST=1000).
 
-mod support;
 #[path = "../tests/support/mod.rs"]
 mod fake;
+mod support;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -65,7 +65,10 @@ impl Coe {
             .expect("therapy option");
         let choice = option["choices"]
             .as_array()
-            .and_then(|c| c.iter().find(|c| c["name"].as_str().is_some_and(|n| n.starts_with("CBT"))))
+            .and_then(|c| {
+                c.iter()
+                    .find(|c| c["name"].as_str().is_some_and(|n| n.starts_with("CBT")))
+            })
             .expect("CBT choice");
         Coe {
             command_id: fake.command_id("coe").expect("/coe id"),
@@ -184,12 +187,17 @@ async fn run() {
     // Warm-up: one checked dispatch (serenity parses the payload), then a few more.
     let warm: Vec<u64> = (0..20).map(|i| next_id + i).collect();
     next_id += 20;
-    fake.dispatch("INTERACTION_CREATE", coe.event(warm[0])).await;
+    fake.dispatch("INTERACTION_CREATE", coe.event(warm[0]))
+        .await;
     for &id in &warm[1..] {
         fake.dispatch_raw("INTERACTION_CREATE", coe.event(id)).await;
     }
     let warmed = wait_followups(&fake, &warm, WAIT).await;
-    assert_eq!(warmed.followups.len(), warm.len(), "warm-up /coe not answered");
+    assert_eq!(
+        warmed.followups.len(),
+        warm.len(),
+        "warm-up /coe not answered"
+    );
 
     // a) 200 held in flight, then probes one every 10 ms.
     mock.set(HOLD, 0.0).await;
@@ -254,7 +262,13 @@ async fn run() {
     let followups_held = held.followups.len();
     print_table(
         "Figure 4b: throughput (mock L = 0)",
-        &["burst", "dispatch took", "followups received", "first dispatch → last followup", "messages/s"],
+        &[
+            "burst",
+            "dispatch took",
+            "followups received",
+            "first dispatch → last followup",
+            "messages/s",
+        ],
         &[row(&[
             &burst,
             &format!("{:.0} ms", support::ms(dispatched)),
@@ -272,9 +286,16 @@ async fn run() {
                 &format!("deferral p99 with ≥ {IN_FLIGHT} in flight"),
                 &format!("{p99:.1} ms (p50 {:.1} ms)", median(&probe_lat)),
                 &"< 100 ms",
-                &verdict(p99 < 100.0 && probe_refused == 0 && in_flight_before as usize >= IN_FLIGHT),
+                &verdict(
+                    p99 < 100.0 && probe_refused == 0 && in_flight_before as usize >= IN_FLIGHT,
+                ),
             ]),
-            row(&[&"messages/s sustained (burst, L = 0)", &format!("{rate:.0}"), &"(reported)", &""]),
+            row(&[
+                &"messages/s sustained (burst, L = 0)",
+                &format!("{rate:.0}"),
+                &"(reported)",
+                &"",
+            ]),
             row(&[
                 &"all held interactions answered",
                 &format!("{followups_held} / {}", all.len()),

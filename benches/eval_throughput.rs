@@ -49,7 +49,11 @@ fn main() {
     }
     println!("{}", support::machine_line());
     let mock = MockProcess::spawn(Duration::ZERO, 0.0);
-    println!("mock LLM in child process {} at {}", mock.pid(), mock.mock.addr);
+    println!(
+        "mock LLM in child process {} at {}",
+        mock.pid(),
+        mock.mock.addr
+    );
     support::runtime().block_on(run(mock.mock.clone()));
 }
 
@@ -79,10 +83,11 @@ async fn eval_child(mock: Mock, data: &Path, k: usize) -> Value {
         .await
         .expect("eval run");
     let secs = started.elapsed().as_secs_f64();
-    let items: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM eval_items WHERE outcome = 'replied'")
-        .fetch_one(store.pool())
-        .await
-        .expect("count items");
+    let items: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM eval_items WHERE outcome = 'replied'")
+            .fetch_one(store.pool())
+            .await
+            .expect("count items");
     json!({"items": items, "secs": secs, "peak_mb": support::peak_rss_mb(), "rss_before_mb": rss_before})
 }
 
@@ -112,7 +117,12 @@ async fn eval_in_child(mock: &Mock, data: &Path, rows: usize, k: usize) -> EvalR
     let line = stdout
         .lines()
         .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("eval child failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+        .unwrap_or_else(|| {
+            panic!(
+                "eval child failed:\n{stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
     let result: Value = serde_json::from_str(line).expect("child JSON");
     let stats = mock.stats().await;
     let number = |k: &str| result[k].as_f64().unwrap_or(f64::NAN);
@@ -133,11 +143,16 @@ async fn bare_load(mock: &Mock, body: &Bytes, k: usize, secs: f64) -> f64 {
     let run = |until: Instant, count: Arc<AtomicU64>| {
         let tasks: Vec<_> = (0..k)
             .map(|_| {
-                let (client, url, body, count) = (client.clone(), url.clone(), body.clone(), count.clone());
+                let (client, url, body, count) =
+                    (client.clone(), url.clone(), body.clone(), count.clone());
                 tokio::spawn(async move {
                     while Instant::now() < until {
                         let response = client.post(&url).header("content-type", "application/json");
-                        let response = response.body(body.clone()).send().await.expect("bare request");
+                        let response = response
+                            .body(body.clone())
+                            .send()
+                            .await
+                            .expect("bare request");
                         let bytes = response.bytes().await.expect("bare body");
                         assert!(bytes.len() > 100);
                         count.fetch_add(1, Ordering::Relaxed);
@@ -195,7 +210,14 @@ async fn run(mock: Mock) {
     }
     print_table(
         "Figure 6: eval throughput against the mock's capacity (mock L = 0, own process)",
-        &["run", "items", "wall s", "rate (end-to-end)", "rate at the mock (first→last request)", "peak RSS MB"],
+        &[
+            "run",
+            "items",
+            "wall s",
+            "rate (end-to-end)",
+            "rate at the mock (first→last request)",
+            "peak RSS MB",
+        ],
         &table,
     );
     let ratio = big.items / big.secs / bare;
@@ -219,7 +241,10 @@ async fn run(mock: Mock) {
             ]),
             row(&[
                 &format!("peak RSS {} vs {} rows", rows, small_rows),
-                &format!("{:.1} MB vs {:.1} MB (+{growth:.1} MB)", big.peak_mb, small.peak_mb),
+                &format!(
+                    "{:.1} MB vs {:.1} MB (+{growth:.1} MB)",
+                    big.peak_mb, small.peak_mb
+                ),
                 &"flat",
                 &verdict(growth <= 0.1 * small.peak_mb.max(10.0)),
             ]),

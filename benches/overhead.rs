@@ -85,7 +85,11 @@ async fn run() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mock = Mock::start(Duration::ZERO, 0.0).await;
     let db = dir.path().join("overhead.db");
-    let config = support::config(&mock.base_url(), &db, &[("LLM_MAX_CONCURRENCY", "64"), ("LLM_MAX_ATTEMPTS", "5")]);
+    let config = support::config(
+        &mock.base_url(),
+        &db,
+        &[("LLM_MAX_CONCURRENCY", "64"), ("LLM_MAX_ATTEMPTS", "5")],
+    );
     let pipeline = support::pipeline(&config).await;
     let client = support::bare_client();
 
@@ -93,7 +97,10 @@ async fn run() {
     for i in 0..100 {
         respond(&pipeline, i, true).await;
     }
-    let body = mock.recent_body().await.expect("the mock kept a request body");
+    let body = mock
+        .recent_body()
+        .await
+        .expect("the mock kept a request body");
     for _ in 0..100 {
         bare(&client, &mock, &body).await;
     }
@@ -205,7 +212,11 @@ async fn store_writes(pipeline: &Pipeline, runs: usize) -> Vec<f64> {
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
         let started = Instant::now();
-        pipeline.store().record_interaction(&row).await.expect("row");
+        pipeline
+            .store()
+            .record_interaction(&row)
+            .await
+            .expect("row");
         samples.push(us(started.elapsed()));
     }
     samples

@@ -39,7 +39,11 @@ async fn reachable(base: &str) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let url = format!("{}/models", base.trim_end_matches('/'));
-    let response = client.get(&url).send().await.map_err(|e| format!("{url}: {e}"))?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
     if response.status().is_success() {
         Ok(())
     } else {
@@ -109,7 +113,11 @@ async fn run() {
     );
     let mut table = Vec::new();
     for (therapy, s) in &samples {
-        let (p, c, l) = (median(&s.prompt), median(&s.completion), median(&s.latency_ms));
+        let (p, c, l) = (
+            median(&s.prompt),
+            median(&s.completion),
+            median(&s.latency_ms),
+        );
         table.push(row(&[
             therapy,
             &format!("{p:.0}"),

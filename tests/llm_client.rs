@@ -273,3 +273,49 @@ async fn chain_gives_up_after_one_repair() {
         run.result
     );
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_without_reading_them_whole() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(3 * 1024 * 1024)))
+        .mount(&server)
+        .await;
+    let client = LlmClient::new(&config(&server)).unwrap();
+    let error = client.complete(&hello(), None).await.unwrap_err();
+    assert!(error.to_string().contains("body over"), "{error}");
+}
+
+#[tokio::test]
+async fn retry_waits_do_not_hold_a_concurrency_slot() {
+    // One slot; a rate-limited request waits 1 s before its retry. A
+    // second request must get through during that wait.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_string_contains("slow"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(completion("ok"))
+        .mount(&server)
+        .await;
+    let mut cfg = config(&server);
+    cfg.max_concurrency = 1;
+    let client = LlmClient::new(&cfg).unwrap();
+    let slow = vec![ChatMessage::new(Role::User, "slow")];
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { client.complete(&slow, None).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    client.complete(&hello(), None).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(700),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(waiting.await.unwrap().unwrap().attempts, 2);
+}

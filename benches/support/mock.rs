@@ -39,6 +39,8 @@ pub struct MockStats {
     pub max_in_flight: u64,
     /// Microseconds from the first request's arrival to the last response's departure.
     pub active_us: u64,
+    /// Microseconds from the first request's arrival to the last one's.
+    pub arrivals_us: u64,
 }
 
 #[derive(Default)]
@@ -51,6 +53,7 @@ struct Shared {
     max_in_flight: AtomicU64,
     /// Microseconds since `epoch` plus one (0 = not yet).
     first_us: AtomicU64,
+    last_arrival_us: AtomicU64,
     last_us: AtomicU64,
     last_body: Mutex<Option<Bytes>>,
     epoch: Mutex<Option<Instant>>,
@@ -69,6 +72,7 @@ async fn complete(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let _ = shared
         .first_us
         .compare_exchange(0, arrived, Ordering::SeqCst, Ordering::SeqCst);
+    shared.last_arrival_us.fetch_max(arrived, Ordering::SeqCst);
     let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
     if n % 64 == 0 {
@@ -112,22 +116,25 @@ async fn reset(State(shared): State<Arc<Shared>>) -> StatusCode {
     for counter in [&shared.requests, &shared.failures, &shared.max_in_flight] {
         counter.store(0, Ordering::SeqCst);
     }
-    shared.first_us.store(0, Ordering::SeqCst);
-    shared.last_us.store(0, Ordering::SeqCst);
+    for stamp in [&shared.first_us, &shared.last_arrival_us, &shared.last_us] {
+        stamp.store(0, Ordering::SeqCst);
+    }
     StatusCode::NO_CONTENT
 }
 
 async fn stats(State(shared): State<Arc<Shared>>) -> Response {
-    let (first, last) = (
-        shared.first_us.load(Ordering::SeqCst),
-        shared.last_us.load(Ordering::SeqCst),
-    );
+    let first = shared.first_us.load(Ordering::SeqCst);
+    let since_first = |stamp: &AtomicU64| match first {
+        0 => 0,
+        _ => stamp.load(Ordering::SeqCst).saturating_sub(first),
+    };
     let body = serde_json::json!({
         "requests": shared.requests.load(Ordering::SeqCst),
         "failures": shared.failures.load(Ordering::SeqCst),
         "in_flight": shared.in_flight.load(Ordering::SeqCst),
         "max_in_flight": shared.max_in_flight.load(Ordering::SeqCst),
-        "active_us": if first == 0 { 0 } else { last.saturating_sub(first) },
+        "active_us": since_first(&shared.last_us),
+        "arrivals_us": since_first(&shared.last_arrival_us),
     });
     axum::Json(body).into_response()
 }

@@ -49,9 +49,7 @@ pub fn config(llm_base_url: &str, db: &Path, extra: &[(&str, &str)]) -> Config {
 
 /// Opens (and migrates) the store and builds the pipeline the bot would use.
 pub async fn pipeline(config: &Config) -> Pipeline {
-    let store = Store::open(&config.database_url)
-        .await
-        .expect("open store");
+    let store = Store::open(&config.database_url).await.expect("open store");
     let llm = LlmClient::new(&config.llm).expect("LLM client");
     Pipeline::new(config, llm, store)
 }
@@ -155,7 +153,14 @@ pub fn row(cells: &[&dyn std::fmt::Display]) -> Vec<String> {
 }
 
 /// The multi-threaded runtime every bench runs on (worker threads = cores, as in the bot).
+/// Logs go to stderr when RUST_LOG is set (none by default: logging is not what is measured).
 pub fn runtime() -> tokio::runtime::Runtime {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -168,7 +173,12 @@ pub fn machine_line() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("model name")?.split(':').nth(1).map(str::trim))
+        .find_map(|l| {
+            l.strip_prefix("model name")?
+                .split(':')
+                .nth(1)
+                .map(str::trim)
+        })
         .unwrap_or("unknown CPU")
         .to_string();
     format!("machine: {cores} cores, {cpu}")

@@ -11,6 +11,9 @@ const MAX_REASONING_STEPS: usize = 8;
 const MAX_STEP_CHARS: usize = 400;
 /// How many `{` positions to try: bounds the work on hostile output.
 const MAX_CANDIDATES: usize = 32;
+/// Longest answer read: far above any `LLM_MAX_TOKENS`, and it bounds the
+/// work of the relaxed re-parse on hostile output.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// What the chain produced, normalized.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +37,7 @@ static TRAILING_COMMA: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r",(\s*[}\]])").expect("valid regex"));
 
 pub fn parse_output(raw: &str) -> Result<ChainOutput, ParseError> {
+    let raw = &raw[..raw.floor_char_boundary(MAX_ANSWER_BYTES)];
     let mut saw_object = false;
     for (start, _) in raw.match_indices('{').take(MAX_CANDIDATES) {
         let Some(object) = first_object(&raw[start..]) else {

@@ -12,9 +12,10 @@ const PURGE_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 
 pub async fn run_bot((config, pipeline): (Config, Pipeline)) -> anyhow::Result<()> {
     let config = Arc::new(config);
+    // Before connecting, so a SIGTERM during start-up is handled too.
+    let mut terminate = signal(SignalKind::terminate())?;
     let purger = tokio::spawn(purge_daily(pipeline.store().clone(), config.retention_days));
     let bot = discord::start(config.clone(), pipeline).await?;
-    let mut terminate = signal(SignalKind::terminate())?;
     let mut watchdog = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {

@@ -31,13 +31,14 @@ pub struct InFlightGuard {
 impl InFlight {
     /// `None` once shutdown has begun: no new work is taken.
     pub fn enter(&self) -> Option<InFlightGuard> {
-        if self.inner.closed.load(Ordering::SeqCst) {
-            return None;
-        }
+        // Count first, then check: checking first would let work slip in
+        // between the check and the count while the drain reads zero.
         self.inner.count.fetch_add(1, Ordering::SeqCst);
-        Some(InFlightGuard {
+        let guard = InFlightGuard {
             inner: self.inner.clone(),
-        })
+        };
+        // Dropping the refused guard undoes the count and wakes the drain.
+        (!self.inner.closed.load(Ordering::SeqCst)).then_some(guard)
     }
 
     pub fn count(&self) -> usize {
@@ -45,7 +46,7 @@ impl InFlight {
     }
 
     /// Stops new work and waits up to `grace` for work in flight; returns
-    /// how many replies were still unfinished.
+    /// how many replies were still unfinished (0 when all finished).
     pub async fn close_and_drain(&self, grace: Duration) -> usize {
         self.inner.closed.store(true, Ordering::SeqCst);
         let drained = tokio::time::timeout(grace, async {
@@ -57,8 +58,10 @@ impl InFlight {
                 idle.await;
             }
         });
-        let _ = drained.await;
-        self.count()
+        match drained.await {
+            Ok(()) => 0,
+            Err(_) => self.count(),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod reply;
 pub mod split;
 
 pub use bot::{start, BotHandle};
+pub use in_flight::InFlight;
 pub use reply::{reply_chunks, FOOTER};
 
 use crate::config::Config;
@@ -25,7 +26,7 @@ pub type Context<'a> = poise::Context<'a, Data, Error>;
 pub struct Data {
     pub pipeline: Pipeline,
     pub config: Arc<Config>,
-    pub in_flight: in_flight::InFlight,
+    pub in_flight: InFlight,
     /// Message ids already answered, so a redelivered event is not answered twice.
     pub seen: Arc<in_flight::SeenMessages>,
     pub limiter: Arc<in_flight::MemberLimiter>,

@@ -376,7 +376,11 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
+        // Fixed cases in CI; PROPTEST_RNG_SEED=<u64> explores others.
+        #![proptest_config(ProptestConfig {
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed_0004),
+            ..ProptestConfig::with_cases(512)
+        })]
 
         #[test]
         fn prop_any_text_sizes_and_content(text in any::<String>(), limit in 0usize..300) {

@@ -94,13 +94,6 @@ impl LlmClient {
         messages: &[ChatMessage],
         response_format: Option<&Value>,
     ) -> Result<Completion, LlmError> {
-        // Bounded concurrency: a burst of users queues here instead of
-        // overloading the model server. The semaphore is never closed.
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("semaphore never closed");
         let request = CompletionRequest {
             model: &self.config.model,
             messages,
@@ -113,7 +106,18 @@ impl LlmClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let error = match self.send_once(&request).await {
+            // Bounded concurrency: a burst of users queues here instead of
+            // overloading the model server. A slot is held per attempt, not
+            // through retry waits, so rate-limited requests do not stall
+            // everyone else. The semaphore is never closed.
+            let permit = self
+                .permits
+                .acquire()
+                .await
+                .expect("semaphore never closed");
+            let sent = self.send_once(&request).await;
+            drop(permit);
+            let error = match sent {
                 Ok(mut completion) => {
                     completion.attempts = attempt;
                     return Ok(completion);
@@ -165,10 +169,12 @@ impl LlmClient {
                 detail: body.chars().take(300).collect(),
             });
         }
-        let body = response
-            .bytes()
+        let body = read_capped(response, MAX_BODY_BYTES)
             .await
-            .map_err(|e| self.transport_error(e))?;
+            .map_err(|e| self.transport_error(e))?
+            .ok_or_else(|| {
+                LlmError::InvalidResponse(format!("body over {MAX_BODY_BYTES} bytes"))
+            })?;
         let parsed: CompletionResponse =
             serde_json::from_slice(&body).map_err(|e| LlmError::InvalidResponse(e.to_string()))?;
         let content = parsed
@@ -204,6 +210,25 @@ impl LlmClient {
             }
         }
     }
+}
+
+/// A chat completion is a few kilobytes; a body far larger is a broken or
+/// hostile server and is not read into memory.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The body, or `None` when it grows past `max` bytes.
+async fn read_capped(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > max {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
 }
 
 /// `{base}/chat/completions`, whether or not the base ends in a slash.

@@ -222,6 +222,12 @@ mod tests {
             ),
             ("chat.crisistextline.org/x", "chat.crisistextline.org/x"),
             ("https:/</evil:1>.example", "[link removed]"),
+            // Shown literally, a kept link still names its own host.
+            (
+                "[a](https://988lifeline.org)@e.example",
+                "[a](https://988lifeline.org/)@e.example",
+            ),
+            ("https://988lifeline.org]@e.example", "[link removed]"),
         ];
         for (input, want) in cases {
             assert_eq!(sanitize_reply(input), want, "input {input:?}");
@@ -358,7 +364,7 @@ mod tests {
     proptest! {
         // Fixed cases in CI; PROPTEST_RNG_SEED=<u64> explores others.
         #![proptest_config(ProptestConfig {
-            rng_seed: RngSeed::Fixed(0x5a1e_7e11),
+            rng_seed: RngSeed::Fixed(0x5eed_0001),
             ..ProptestConfig::with_cases(1024)
         })]
 

@@ -86,6 +86,7 @@ fn block_key(secret: &[u8]) -> GenericArray<u8, hmac::digest::consts::U64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use proptest::test_runner::RngSeed;
 
     const SECRET: &[u8] = b"correct horse battery staple";
 
@@ -179,6 +180,12 @@ mod tests {
     }
 
     proptest! {
+        // Fixed cases in CI; PROPTEST_RNG_SEED=<u64> explores others.
+        #![proptest_config(ProptestConfig {
+            rng_seed: RngSeed::Fixed(0x5eed_0006),
+            ..ProptestConfig::default()
+        })]
+
         #[test]
         fn prop_deterministic_hex(secret in proptest::collection::vec(any::<u8>(), 0..200), id in any::<String>()) {
             let k = UserKeyer::new(&secret);

@@ -109,6 +109,7 @@ pub fn redact(text: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use proptest::test_runner::RngSeed;
 
     #[test]
     fn table() {
@@ -213,7 +214,11 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
+        // Fixed cases in CI; PROPTEST_RNG_SEED=<u64> explores others.
+        #![proptest_config(ProptestConfig {
+            rng_seed: RngSeed::Fixed(0x5eed_0003),
+            ..ProptestConfig::with_cases(512)
+        })]
 
         #[test]
         fn prop_no_long_digit_runs(text in pieces()) {

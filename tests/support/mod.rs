@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod bot;
+pub mod child;
 mod expect;
 pub mod fake_discord;
 mod gateway;

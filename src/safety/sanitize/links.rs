@@ -32,6 +32,10 @@ const ALLOWED_HOSTS: &[&str] = &[
 /// that is never a link's either.
 const MAX_DEST: usize = 8192;
 
+/// Longest authority (user info, host, port) a kept bare URL may have;
+/// host names have at most 253 characters.
+const MAX_AUTHORITY: usize = 512;
+
 /// Where Discord starts a bare URL (it links `http(s)://` and `steam://`;
 /// `www.` is taken as a link too, to be safe).
 const URL_PREFIXES: &[&str] = &["https://", "http://", "steam://", "www."];
@@ -74,6 +78,8 @@ fn rewrite_masked(text: &str) -> String {
     // Offsets in `out` of unmatched '[' and of the '[' of dropped links.
     let mut opens = Vec::new();
     let mut dropped = Vec::new();
+    // The next ')' (every destination ends on one), found once per run.
+    let mut close = 0;
     let mut i = 0;
     while let Some(c) = text[i..].chars().next() {
         match c {
@@ -84,7 +90,11 @@ fn rewrite_masked(text: &str) -> String {
             ']' => {
                 let open = opens.pop();
                 out.push(']');
-                if let Some((span, kept)) = judge_dest(&text[i + 1..]) {
+                if close <= i {
+                    close = text[i..].find(')').map_or(text.len(), |at| i + at);
+                }
+                let judged = (close - i <= MAX_DEST).then(|| judge_dest(&text[i + 1..]));
+                if let Some((span, kept)) = judged.flatten() {
                     let literal = |at: usize| {
                         let shown = &out[at..];
                         shown.len() > MAX_DEST || URL_IN_TEXT.is_match(shown)
@@ -125,9 +135,13 @@ fn judge_dest(rest: &str) -> Option<(usize, Option<String>)> {
     if !window.starts_with('(') {
         return None;
     }
+    // `find` is fast; captures are then taken within the match only.
     let parses: Vec<(usize, &str)> = [&DEST, &ANGLE_DEST]
         .into_iter()
-        .filter_map(|re| re.captures(window))
+        .filter_map(|re| {
+            re.find(window)
+                .and_then(|m| re.captures(&window[..m.end()]))
+        })
         .map(|caps| (caps[0].len(), caps.get(1).map_or("", |m| m.as_str())))
         .collect();
     let span = parses.iter().map(|&(len, _)| len).max()?;
@@ -157,14 +171,19 @@ fn rewrite_bare(text: &str) -> String {
             match autolink_at(text, i) {
                 Ok(link) => {
                     let target = &link[1..link.len() - 1];
-                    out.push_str(if allowed_url(target) { link } else { LINK_REMOVED });
+                    out.push_str(if allowed_url(target) {
+                        link
+                    } else {
+                        LINK_REMOVED
+                    });
                     i += link.len();
                     continue;
                 }
                 Err(stop) => no_autolink_before = stop,
             }
         }
-        if let Some(url) = runs.url_at(text, i).filter(|url| !allowed_url(url)) {
+        let url = runs.url_at(text, i);
+        if let Some(url) = url.filter(|url| !through_authority(url).is_some_and(allowed_url)) {
             out.push_str(LINK_REMOVED);
             i += url.len();
             continue;
@@ -214,9 +233,10 @@ impl Runs {
         if !matches!(rest.as_bytes()[0], b'h' | b'H' | b's' | b'S' | b'w' | b'W') {
             return None; // cheap pre-check: most positions start no URL
         }
-        let prefix = URL_PREFIXES
-            .iter()
-            .find(|p| rest.get(..p.len()).is_some_and(|s| s.eq_ignore_ascii_case(p)))?;
+        let prefix = URL_PREFIXES.iter().find(|p| {
+            rest.get(..p.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(p))
+        })?;
         if i >= self.run_end {
             let len = rest
                 .find(|c: char| c.is_whitespace() || c == '<')
@@ -231,6 +251,23 @@ impl Runs {
             .is_some_and(|tail| tail.chars().nth(1).is_some())
             .then_some(url)
     }
+}
+
+/// A bare URL cut after its authority, which alone names the host (no
+/// later character can change it); `None` for an implausibly long one.
+/// Judging only this keeps judging every start in a long URL cheap.
+fn through_authority(url: &str) -> Option<&str> {
+    let start = if url.starts_with(['w', 'W']) {
+        0 // "www."
+    } else {
+        url.find("://").map_or(0, |at| at + 3)
+    };
+    let end = url.as_bytes()[start..]
+        .iter()
+        .take(MAX_AUTHORITY + 1)
+        .position(|b| b"/?#\\".contains(b))
+        .map_or(url.len(), |at| start + at);
+    (end - start <= MAX_AUTHORITY).then(|| &url[..end])
 }
 
 /// Whether a link target (a bare URL, an autolink's or a destination)

@@ -9,9 +9,8 @@ use proptest::test_runner::RngSeed;
 
 /// Discord's bare URL: simple-markdown's `url` rule, plus `steam://` and
 /// `www.`, in any ASCII case.
-static BARE: LazyLock<Regex> = LazyLock::new(|| {
-    compile(r#"^(?i-u:(?:https?|steam)://|www\.)[^\s<]+[^<.,:;"')\]\s]"#)
-});
+static BARE: LazyLock<Regex> =
+    LazyLock::new(|| compile(r#"^(?i-u:(?:https?|steam)://|www\.)[^\s<]+[^<.,:;"')\]\s]"#));
 /// simple-markdown's `autolink` rule.
 static AUTOLINK: LazyLock<Regex> = LazyLock::new(|| compile(r"^<([^: >]+:/[^ >]+)>"));
 /// simple-markdown's link destination, and CommonMark's `<…>` one.
@@ -53,7 +52,9 @@ pub(in crate::safety::sanitize) fn clickable(text: &str) -> Vec<String> {
 /// Whether a browser opening `target` lands on an allowlisted host
 /// (`www.` taken as `http://www.`).
 pub(in crate::safety::sanitize) fn lands_on_allowed_host(target: &str) -> bool {
-    let www = target.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("www."));
+    let www = target
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("www."));
     let target = if www {
         format!("http://{target}")
     } else {
@@ -103,7 +104,7 @@ fn destinations() {
         "(<https://988lifeline.org)",
         "(<https://988lifeline.org/b c>)",
         "(https://x@988lifeline.org)",
-        "(a\n(b))",
+        "(a(b\nc))",
         "()",
     ] {
         assert_eq!(judged(dropped), Some(None), "{dropped:?}");
@@ -206,6 +207,7 @@ fn bare_urls_and_autolinks_read_as_discord_does() {
         ("https://988lifeline.org\"@evil.example", "[link removed]"),
         ("<https://988lifeline.org\n@evil.example>", "[link removed]"),
         ("<ht\ttps://evil.example>", "[link removed]"),
+        ("<h\nttps://evil.example>", "[link removed]"),
         (
             "<https://988lifeline.org> <https://e.example>",
             "<https://988lifeline.org> [link removed]",
@@ -226,6 +228,26 @@ fn bare_urls_and_autolinks_read_as_discord_does() {
     }
 }
 
+#[test]
+fn model_flags_links_that_lead_elsewhere() {
+    for text in [
+        "[](https://988lifeline.org)@evil.example",
+        "**[a](https://988lifeline.org)**@evil.example",
+        "https://988lifeline.org]@evil.example",
+        "https://988lifeline.org\"@evil.example",
+        "<https://988lifeline.org\n@evil.example>",
+        "[a]](https:evil.example)",
+        "[a](https:evil.example \"t\")",
+        "`x https://988lifeline.org/`https://evil.example",
+        "awww.evil.example",
+        "steam://evil",
+    ] {
+        assert!(check_links(text).is_err(), "{text:?}");
+    }
+    let fine = "[a](https://988lifeline.org/)@x <https://samaritans.org> www.findahelpline.com";
+    check_links(fine).unwrap();
+}
+
 /// What the sanitizer's repeated passes settle on, as far as links go.
 fn settle(text: &str) -> String {
     let mut out = rewrite_links(text);
@@ -239,22 +261,68 @@ fn settle(text: &str) -> String {
     out
 }
 
+/// Single characters and URL parts, and link-shaped runs of them, so that
+/// whole links and what can follow them come up often.
+fn piece() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "[",
+            "]",
+            "(",
+            ")",
+            "<",
+            ">",
+            "https://",
+            "https:",
+            "steam://",
+            "www.",
+            "e.example",
+            "988lifeline.org",
+            "@",
+            "/",
+            ".",
+            " ",
+            "x",
+            "é",
+            "\n",
+            "\t",
+            "\"",
+            "'",
+            "*",
+            "`",
+            "!",
+            ":",
+            "\\",
+        ]),
+        prop::sample::select(vec![
+            "[a](",
+            "](",
+            "](https://988lifeline.org",
+            "](https://e.example",
+            "](<https://988lifeline.org",
+            "https://988lifeline.org",
+            "<https://988lifeline.org",
+            "https://988lifeline.org/",
+            "<https://e.example>",
+            "@e.example",
+            "@e.example>",
+            "www.988lifeline.org",
+            ")",
+            ">)",
+            " x>)",
+        ]),
+    ]
+}
+
 proptest! {
     // Fixed cases in CI; PROPTEST_RNG_SEED=<u64> explores others.
     #![proptest_config(ProptestConfig {
-        rng_seed: RngSeed::Fixed(0x1ea5_11a5),
+        rng_seed: RngSeed::Fixed(0x5eed_0002),
         ..ProptestConfig::with_cases(1024)
     })]
 
     #[test]
-    fn prop_no_unknown_link_survives(parts in proptest::collection::vec(
-        prop::sample::select(vec![
-            "[", "]", "(", ")", "](", "<", ">", "https://", "https:", "steam://", "www.",
-            "e.example", "988lifeline.org", "@", "/", ".", " ", "x", "é", "\n", "\t", "\"",
-            "'", "*", "`", "!", ":", "\\",
-        ]),
-        0..40,
-    )) {
+    fn prop_no_unknown_link_survives(parts in proptest::collection::vec(piece(), 0..40)) {
         let out = settle(&parts.concat());
         prop_assert_eq!(rewrite_links(&out), out.clone());
         check_links(&out)?;

@@ -11,6 +11,7 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use coe_bot::chain::Therapy;
@@ -40,7 +41,7 @@ fn main() {
     support::runtime().block_on(run(mock.mock.clone(), conversations));
 }
 
-async fn message(pipeline: &Pipeline, i: usize) -> (Outcome, f64) {
+async fn message(pipeline: &Pipeline, i: usize, record: bool) -> (Outcome, f64) {
     let request = Request {
         source: Source::Channel,
         guild_id: Some(1),
@@ -48,7 +49,7 @@ async fn message(pipeline: &Pipeline, i: usize) -> (Outcome, f64) {
         therapy: Therapy::ALL[i % Therapy::ALL.len()],
         message: support::POSTS[i % support::POSTS.len()],
         history: &[],
-        record: true,
+        record,
         helpline_region: "us",
     };
     let started = Instant::now();
@@ -58,6 +59,7 @@ async fn message(pipeline: &Pipeline, i: usize) -> (Outcome, f64) {
 
 struct Round {
     bound: &'static str,
+    record: bool,
     wall: Duration,
     latencies: Vec<f64>,
     outcomes: BTreeMap<&'static str, usize>,
@@ -69,14 +71,14 @@ struct Round {
     peak_after: f64,
 }
 
-async fn round(mock: &Mock, dir: &std::path::Path, bound: &'static str, n: usize) -> Round {
-    let db = dir.join(format!("concurrency-{bound}.db"));
+async fn round(mock: &Mock, dir: &Path, bound: &'static str, n: usize, record: bool) -> Round {
+    let db = dir.join(format!("concurrency-{bound}-{record}.db"));
     let extra = [("LLM_MAX_CONCURRENCY", bound), ("LLM_TIMEOUT_SECS", "120")];
     let config = support::config(&mock.base_url(), &db, &extra);
     let pipeline = support::pipeline(&config).await;
     // Warm-up with L = 0: store migrated, lazily built regexes ready, one connection.
     mock.set(Duration::ZERO, 0.0).await;
-    message(&pipeline, 0).await;
+    message(&pipeline, 0, record).await;
     mock.set(L, 0.0).await;
     mock.reset().await;
 
@@ -85,13 +87,20 @@ async fn round(mock: &Mock, dir: &std::path::Path, bound: &'static str, n: usize
     let tasks: Vec<_> = (0..n)
         .map(|i| {
             let pipeline = pipeline.clone();
-            tokio::spawn(async move { message(&pipeline, i).await })
+            tokio::spawn(async move { message(&pipeline, i, record).await })
         })
         .collect();
     let mut latencies = Vec::with_capacity(n);
     let mut outcomes = BTreeMap::new();
-    for task in tasks {
-        let (outcome, latency) = task.await.expect("conversation task");
+    for (i, task) in tasks.into_iter().enumerate() {
+        let (outcome, latency) = match tokio::time::timeout(L * 30, task).await {
+            Ok(done) => done.expect("conversation task"),
+            Err(_) => panic!(
+                "conversation {i} of {n} unfinished after {:?}; mock saw {:?}",
+                started.elapsed(),
+                mock.stats().await
+            ),
+        };
         *outcomes.entry(outcome.as_str()).or_insert(0) += 1;
         latencies.push(latency);
     }
@@ -105,6 +114,7 @@ async fn round(mock: &Mock, dir: &std::path::Path, bound: &'static str, n: usize
     pipeline.store().close().await;
     Round {
         bound,
+        record,
         wall,
         latencies,
         outcomes,
@@ -119,16 +129,22 @@ async fn round(mock: &Mock, dir: &std::path::Path, bound: &'static str, n: usize
 
 async fn run(mock: Mock, n: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let high = round(&mock, dir.path(), BOUND_HIGH, n).await;
-    let low = round(&mock, dir.path(), BOUND_LOW, n).await;
+    let high = round(&mock, dir.path(), BOUND_HIGH, n, true).await;
+    let low = round(&mock, dir.path(), BOUND_LOW, n, true).await;
+    // The same burst without the store write: how much of the tail is recording.
+    let unrecorded = round(&mock, dir.path(), BOUND_HIGH, n, false).await;
     let l_ms = support::ms(L);
 
     let mut rows = Vec::new();
-    for r in [&high, &low] {
+    for r in [&high, &low, &unrecorded] {
         let bound: usize = r.bound.parse().expect("number");
         let waves = n.div_ceil(bound.min(n));
         rows.push(row(&[
-            &r.bound,
+            &format!(
+                "{}{}",
+                r.bound,
+                if r.record { "" } else { " (record = false)" }
+            ),
             &n,
             &format!("{:.3}", support::ms(r.wall) / l_ms),
             &waves,

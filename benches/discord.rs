@@ -10,7 +10,7 @@
 //! The fake Discord, the mock and the bot share this process and its 2 cores, so the
 //! figures include the fake's own cost.
 //!
-//! `cargo bench --bench discord` (COE_BENCH_PROBES=200, COE_BENCH_BURST=1000).
+//! `cargo bench --bench discord` (COE_BENCH_PROBES=200, COE_BENCH_BURST=3000).
 
 #[path = "../tests/support/mod.rs"]
 mod fake;
@@ -159,7 +159,7 @@ fn latency_row(name: &str, n: usize, l: &[f64], refused: usize) -> Vec<String> {
 
 async fn run() {
     let probes = env_usize("COE_BENCH_PROBES", 200);
-    let burst = env_usize("COE_BENCH_BURST", 1_000);
+    let burst = env_usize("COE_BENCH_BURST", 3_000);
     let fake = FakeDiscord::start().await;
     fake.add_guild(GUILD);
     fake.add_channel(ChannelSpec::text(CHANNEL, GUILD, "general"));

@@ -5,7 +5,7 @@
 //! run i uses seeker post i (the same posts for every therapy), LLM_JSON_MODE=json_object,
 //! LLM_SEED=7. Skips, saying why, when the server is not reachable.
 //!
-//! `cargo bench --bench real_model` (LLM_BASE_URL, LLM_MODEL, COE_BENCH_RUNS=3).
+//! `cargo bench --bench real_model` (LLM_BASE_URL, LLM_MODEL, COE_BENCH_RUNS=5).
 
 mod support;
 
@@ -57,7 +57,7 @@ async fn run() {
     let runs: usize = std::env::var("COE_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+        .unwrap_or(5);
     if let Err(why) = reachable(&base).await {
         println!("Figure 5 SKIPPED: the model server is not reachable ({why}).");
         println!("Start it with scripts/local-llm.sh, or set LLM_BASE_URL.");

@@ -59,7 +59,7 @@ fn synthetic(i: usize) -> (u64, NewInteraction) {
     ];
     let row = NewInteraction {
         guild_id: Some(4_000 + (i % 3) as u64),
-        source: if i % 2 == 0 {
+        source: if i.is_multiple_of(2) {
             Source::Slash
         } else {
             Source::Channel
@@ -190,7 +190,7 @@ fn raw(dir: &Path, schema: &str, rows: usize, batch: usize) -> (f64, i64) {
     out.write_all(b"PRAGMA synchronous=NORMAL;\n")
         .expect("write");
     for i in 0..rows {
-        if batch > 1 && i % batch == 0 {
+        if batch > 1 && i.is_multiple_of(batch) {
             out.write_all(b"BEGIN;\n").expect("write");
         }
         out.write_all(insert_sql(&keyer, i).as_bytes())

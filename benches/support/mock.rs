@@ -75,7 +75,7 @@ async fn complete(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     shared.last_arrival_us.fetch_max(arrived, Ordering::SeqCst);
     let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    if n % 64 == 0 {
+    if n.is_multiple_of(64) {
         *shared.last_body.lock().unwrap() = Some(body);
     }
     let latency = shared.latency_us.load(Ordering::Relaxed);
@@ -156,9 +156,18 @@ pub struct Mock {
 impl Mock {
     /// Starts a mock on the current tokio runtime.
     pub async fn start(latency: Duration, fail_rate: f64) -> Mock {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
+        // A listen backlog of 4,096 (the std/mio default is 128): a burst of 1,000 new
+        // connections must not lose SYNs to a full accept queue (a 1 s retransmit each),
+        // which would measure the mock, not the bot. COE_BENCH_MOCK_BACKLOG overrides it.
+        let backlog = std::env::var("COE_BENCH_MOCK_BACKLOG")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(4_096);
+        let socket = tokio::net::TcpSocket::new_v4().expect("mock socket");
+        socket
+            .bind(([127, 0, 0, 1], 0).into())
             .expect("bind mock LLM");
+        let listener = socket.listen(backlog).expect("listen");
         let addr = listener.local_addr().expect("mock address");
         let shared = Arc::new(Shared::default());
         shared

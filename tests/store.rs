@@ -310,3 +310,54 @@ async fn seeded_channels_apply_once_then_admins_rule() {
     assert!(store.is_support_channel(2, 20).await.unwrap());
     assert!(!store.is_support_channel(2, 10).await.unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_writes_share_commits_and_each_gets_its_own_id() {
+    let (_dir, store) = fresh().await;
+    let writes = (0..300).map(|i| {
+        let store = store.clone();
+        async move {
+            store
+                .record_interaction(&row(1, &format!("k{i}"), Therapy::Cbt, None))
+                .await
+                .unwrap()
+        }
+    });
+    let mut ids = futures::future::join_all(writes).await;
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 300);
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM interactions")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 300);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_bad_row_does_not_sink_the_rows_committed_with_it() {
+    use coe_bot::store::{EvalItemRow, EvalOutcome};
+    let (_dir, store) = fresh().await;
+    // No such run: the foreign key refuses this row.
+    let orphan = EvalItemRow {
+        item_id: "1".into(),
+        therapy: Therapy::Base,
+        gold: Strategy::Exploration,
+        predicted: None,
+        outcome: EvalOutcome::Replied,
+        crisis_flagged: false,
+        emotion: None,
+        reply: None,
+        latency_ms: 1,
+        prompt_tokens: None,
+        completion_tokens: None,
+    };
+    let bad = store.record_eval_item("no-such-run", &orphan);
+    let rows: Vec<_> = (0..20)
+        .map(|i| row(1, &format!("k{i}"), Therapy::Rt, None))
+        .collect();
+    let good = futures::future::join_all(rows.iter().map(|r| store.record_interaction(r)));
+    let (bad, good) = tokio::join!(bad, good);
+    assert!(bad.is_err());
+    assert!(good.iter().all(Result::is_ok), "{good:?}");
+}

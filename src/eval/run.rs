@@ -70,23 +70,34 @@ pub async fn run_eval(
     let items = dataset::sample(items, info.limit, info.sample_seed);
     info.load_stats = stats;
 
-    let finished = store.finished_eval_items(&info.run_id).await?;
-    let pending: Vec<(&EvalItem, Therapy)> = therapies
+    // The gate is reported, not obeyed: the evaluation measures the chain
+    // on every seeker post. Judged once per post, not once per therapy.
+    let flagged: Vec<bool> = items
         .iter()
-        .flat_map(|&t| items.iter().map(move |item| (item, t)))
-        .filter(|(item, t)| !finished.contains(&(item.item_id.clone(), *t)))
+        .map(|item| crisis::assess(&item.seeker_post).concern.is_some())
+        .collect();
+    let finished = store.finished_eval_items(&info.run_id).await?;
+    let pending: Vec<(&EvalItem, bool, Therapy)> = therapies
+        .iter()
+        .flat_map(|&t| {
+            items
+                .iter()
+                .zip(&flagged)
+                .map(move |(item, f)| (item, *f, t))
+        })
+        .filter(|(item, _, t)| !finished.contains(&(item.item_id.clone(), *t)))
         .collect();
     let total = items.len() * therapies.len();
     let progress = progress_bar(options.show_progress, total, total - pending.len());
     let errors = Arc::new(AtomicUsize::new(0));
 
     let work = futures::stream::iter(pending)
-        .map(|(item, therapy)| {
+        .map(|(item, crisis_flagged, therapy)| {
             let errors = errors.clone();
             let progress = progress.clone();
             let run_id = info.run_id.clone();
             async move {
-                let row = evaluate(llm, response_format, item, therapy).await;
+                let row = evaluate(llm, response_format, item, therapy, crisis_flagged).await;
                 if row.outcome != EvalOutcome::Replied {
                     let n = errors.fetch_add(1, Ordering::Relaxed) + 1;
                     progress.set_message(format!("{n} errors"));
@@ -218,15 +229,14 @@ async fn prepare_run(
     Ok((info, options.therapies.clone()))
 }
 
-/// One item under one therapy. The crisis gate is reported, not obeyed:
-/// the evaluation measures the chain on every seeker post.
+/// One item under one therapy.
 async fn evaluate(
     llm: &LlmClient,
     response_format: Option<&Value>,
     item: &EvalItem,
     therapy: Therapy,
+    crisis_flagged: bool,
 ) -> EvalItemRow {
-    let crisis_flagged = crisis::assess(&item.seeker_post).concern.is_some();
     let run = run_chain(llm, response_format, therapy, &[], &item.seeker_post).await;
     let (outcome, predicted, emotion, reply) = match run.result {
         Ok(output) => (

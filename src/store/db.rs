@@ -1,6 +1,7 @@
 //! The SQLite pool: created and migrated on first use, WAL for concurrent
 //! readers, a busy timeout so a briefly locked file waits instead of failing.
 
+use super::writer::Writer;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::str::FromStr;
@@ -14,12 +15,15 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    #[error("database write failed: {0}")]
+    Write(String),
 }
 
 /// Handle to the database; cheap to clone (a pool inside).
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(super) pool: SqlitePool,
+    pub(super) writer: Writer,
 }
 
 impl Store {
@@ -40,11 +44,15 @@ impl Store {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A local file does not drop connections; the default ping on
+            // every acquire is a round trip to sqlx's worker thread.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(open_error)?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        let writer = Writer::spawn(pool.clone());
+        Ok(Store { pool, writer })
     }
 
     pub fn pool(&self) -> &SqlitePool {

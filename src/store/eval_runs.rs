@@ -1,9 +1,10 @@
 //! `eval_runs` and `eval_items`: evaluation results, written item by item.
 
 use super::db::{Store, StoreError};
+use super::writer::Write;
 use crate::chain::{Strategy, Therapy};
 use futures::{Stream, StreamExt};
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 use std::collections::HashSet;
 
 /// How one (item, therapy) pair ended.
@@ -98,32 +99,18 @@ impl Store {
             .collect())
     }
 
-    /// Writes (or, for a retried LLM error, replaces) one item's result.
+    /// Writes (or, for a retried LLM error, replaces) one item's result,
+    /// through the group-commit writer; returns once it is committed.
     pub async fn record_eval_item(
         &self,
         run_id: &str,
         row: &EvalItemRow,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT OR REPLACE INTO eval_items (run_id, item_id, therapy, gold, predicted, outcome,
-                 crisis_flagged, emotion, reply, latency_ms, prompt_tokens, completion_tokens)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(run_id)
-        .bind(&row.item_id)
-        .bind(row.therapy.as_str())
-        .bind(row.gold.as_str())
-        .bind(row.predicted.map(Strategy::as_str))
-        .bind(row.outcome.as_str())
-        .bind(row.crisis_flagged)
-        .bind(&row.emotion)
-        .bind(&row.reply)
-        .bind(row.latency_ms as i64)
-        .bind(row.prompt_tokens.map(i64::from))
-        .bind(row.completion_tokens.map(i64::from))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let write = Write::EvalItem {
+            run_id: run_id.to_string(),
+            row: row.clone(),
+        };
+        self.writer.write(write).await.map(drop)
     }
 
     /// (gold, predicted) of one therapy's items, in item order. Items the
@@ -207,4 +194,32 @@ impl Store {
             })
         })
     }
+}
+
+/// The INSERT itself, for the group-commit writer.
+pub(super) async fn insert_eval_item(
+    conn: &mut SqliteConnection,
+    run_id: &str,
+    row: &EvalItemRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT OR REPLACE INTO eval_items (run_id, item_id, therapy, gold, predicted, outcome,
+             crisis_flagged, emotion, reply, latency_ms, prompt_tokens, completion_tokens)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(run_id)
+    .bind(&row.item_id)
+    .bind(row.therapy.as_str())
+    .bind(row.gold.as_str())
+    .bind(row.predicted.map(Strategy::as_str))
+    .bind(row.outcome.as_str())
+    .bind(row.crisis_flagged)
+    .bind(&row.emotion)
+    .bind(&row.reply)
+    .bind(row.latency_ms as i64)
+    .bind(row.prompt_tokens.map(i64::from))
+    .bind(row.completion_tokens.map(i64::from))
+    .execute(conn)
+    .await?;
+    Ok(())
 }

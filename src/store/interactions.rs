@@ -2,9 +2,10 @@
 
 use super::db::{Store, StoreError};
 use super::redact::redact;
+use super::writer::Write;
 use crate::chain::{Strategy, Therapy};
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 
 /// Which front door a message came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -105,35 +106,18 @@ pub struct InteractionRow {
 }
 
 impl Store {
+    /// Records one row and returns its id once it is committed. Redaction
+    /// runs here, in the caller's task, so the single writer only writes.
     #[tracing::instrument(skip_all)]
     pub async fn record_interaction(&self, row: &NewInteraction) -> Result<i64, StoreError> {
-        let reasoning = row.reasoning.as_ref().map(|steps| {
-            let redacted: Vec<String> = steps.iter().map(|s| redact(s)).collect();
-            serde_json::to_string(&redacted).expect("strings serialize")
-        });
-        let emotion = row.emotion.as_deref().map(redact);
-        let id = sqlx::query(
-            "INSERT INTO interactions (guild_id, source, user_key, therapy, prompt_version, model,
-                 emotion, strategy, reasoning, outcome, latency_ms, prompt_tokens, completion_tokens)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(row.guild_id.map(|g| g as i64))
-        .bind(row.source.as_str())
-        .bind(&row.user_key)
-        .bind(row.therapy.as_str())
-        .bind(&row.prompt_version)
-        .bind(&row.model)
-        .bind(emotion)
-        .bind(row.strategy.map(Strategy::as_str))
-        .bind(reasoning)
-        .bind(row.outcome.as_str())
-        .bind(row.latency_ms as i64)
-        .bind(row.prompt_tokens.map(i64::from))
-        .bind(row.completion_tokens.map(i64::from))
-        .execute(&self.pool)
-        .await?
-        .last_insert_rowid();
-        Ok(id)
+        let mut row = row.clone();
+        if let Some(steps) = &mut row.reasoning {
+            for step in steps.iter_mut() {
+                *step = redact(step);
+            }
+        }
+        row.emotion = row.emotion.as_deref().map(redact);
+        self.writer.write(Write::Interaction(row)).await
     }
 
     /// Marks a recorded reply as undelivered (Discord refused it).
@@ -169,6 +153,38 @@ impl Store {
         .await?;
         Ok(rows.iter().map(interaction_row).collect())
     }
+}
+
+/// The INSERT itself, for the group-commit writer; the row is already redacted.
+pub(super) async fn insert_interaction(
+    conn: &mut SqliteConnection,
+    row: &NewInteraction,
+) -> Result<i64, sqlx::Error> {
+    let reasoning = row
+        .reasoning
+        .as_ref()
+        .map(|steps| serde_json::to_string(steps).expect("strings serialize"));
+    let done = sqlx::query(
+        "INSERT INTO interactions (guild_id, source, user_key, therapy, prompt_version, model,
+             emotion, strategy, reasoning, outcome, latency_ms, prompt_tokens, completion_tokens)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(row.guild_id.map(|g| g as i64))
+    .bind(row.source.as_str())
+    .bind(&row.user_key)
+    .bind(row.therapy.as_str())
+    .bind(&row.prompt_version)
+    .bind(&row.model)
+    .bind(&row.emotion)
+    .bind(row.strategy.map(Strategy::as_str))
+    .bind(reasoning)
+    .bind(row.outcome.as_str())
+    .bind(row.latency_ms as i64)
+    .bind(row.prompt_tokens.map(i64::from))
+    .bind(row.completion_tokens.map(i64::from))
+    .execute(conn)
+    .await?;
+    Ok(done.last_insert_rowid())
 }
 
 fn interaction_row(row: &sqlx::sqlite::SqliteRow) -> InteractionRow {

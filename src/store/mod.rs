@@ -10,6 +10,7 @@ mod interactions;
 mod privacy;
 pub mod redact;
 mod reviews;
+mod writer;
 
 pub use db::{Store, StoreError};
 pub use eval_runs::{EvalCounts, EvalItemRow, EvalOutcome};

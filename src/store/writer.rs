@@ -1,0 +1,99 @@
+//! Group commit for the hot tables. One task owns the writes and commits
+//! whatever is queued in one transaction: under load, many rows share one
+//! commit instead of each paying for its own, and writers never contend
+//! for SQLite's single write lock. Callers still wait for their own row's
+//! commit, so "recorded" keeps meaning "on disk".
+
+use super::db::StoreError;
+use super::eval_runs::{insert_eval_item, EvalItemRow};
+use super::interactions::{insert_interaction, NewInteraction};
+use sqlx::{SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+
+/// Rows per transaction at most; bounds how long one commit holds the lock.
+const MAX_BATCH: usize = 512;
+
+pub(super) enum Write {
+    Interaction(NewInteraction),
+    EvalItem { run_id: String, row: EvalItemRow },
+}
+
+struct Job {
+    write: Write,
+    done: oneshot::Sender<Result<i64, StoreError>>,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub(super) fn spawn(pool: SqlitePool) -> Writer {
+        let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(pool, queue));
+        Writer { jobs }
+    }
+
+    /// Queues a write and waits for its commit; returns the new row id
+    /// (0 for tables without one).
+    pub(super) async fn write(&self, write: Write) -> Result<i64, StoreError> {
+        let (done, committed) = oneshot::channel();
+        let closed = || StoreError::Write("the store is closed".into());
+        self.jobs
+            .send(Job { write, done })
+            .await
+            .map_err(|_| closed())?;
+        committed.await.map_err(|_| closed())?
+    }
+}
+
+async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let writes: Vec<&Write> = batch.iter().map(|job| &job.write).collect();
+        match commit(&pool, &writes).await {
+            Ok(ids) => {
+                for (job, id) in batch.into_iter().zip(ids) {
+                    let _ = job.done.send(Ok(id));
+                }
+            }
+            // One bad row must not sink the others: retry each on its own.
+            Err(error) if batch.len() > 1 => {
+                tracing::warn!(%error, rows = batch.len(), "batch failed; writing rows one by one");
+                for job in batch {
+                    let result = commit(&pool, &[&job.write]).await.map(|ids| ids[0]);
+                    let _ = job.done.send(result.map_err(StoreError::from));
+                }
+            }
+            Err(error) => {
+                for job in batch {
+                    let _ = job.done.send(Err(StoreError::Write(error.to_string())));
+                }
+            }
+        }
+    }
+}
+
+async fn commit(pool: &SqlitePool, writes: &[&Write]) -> Result<Vec<i64>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut ids = Vec::with_capacity(writes.len());
+    for write in writes {
+        let conn: &mut SqliteConnection = &mut tx;
+        ids.push(match write {
+            Write::Interaction(row) => insert_interaction(conn, row).await?,
+            Write::EvalItem { run_id, row } => {
+                insert_eval_item(conn, run_id, row).await?;
+                0
+            }
+        });
+    }
+    tx.commit().await?;
+    Ok(ids)
+}

@@ -4,7 +4,7 @@ use super::db::{Store, StoreError};
 use super::writer::Write;
 use crate::chain::{Strategy, Therapy};
 use futures::{Stream, StreamExt};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use std::collections::HashSet;
 
 /// How one (item, therapy) pair ended.
@@ -196,30 +196,30 @@ impl Store {
     }
 }
 
-/// The INSERT itself, for the group-commit writer.
-pub(super) async fn insert_eval_item(
+/// One multi-row INSERT for the group-commit writer.
+pub(super) async fn insert_eval_items(
     conn: &mut SqliteConnection,
-    run_id: &str,
-    row: &EvalItemRow,
+    rows: &[(&str, &EvalItemRow)],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let mut insert = QueryBuilder::<Sqlite>::new(
         "INSERT OR REPLACE INTO eval_items (run_id, item_id, therapy, gold, predicted, outcome,
-             crisis_flagged, emotion, reply, latency_ms, prompt_tokens, completion_tokens)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(run_id)
-    .bind(&row.item_id)
-    .bind(row.therapy.as_str())
-    .bind(row.gold.as_str())
-    .bind(row.predicted.map(Strategy::as_str))
-    .bind(row.outcome.as_str())
-    .bind(row.crisis_flagged)
-    .bind(&row.emotion)
-    .bind(&row.reply)
-    .bind(row.latency_ms as i64)
-    .bind(row.prompt_tokens.map(i64::from))
-    .bind(row.completion_tokens.map(i64::from))
-    .execute(conn)
-    .await?;
+             crisis_flagged, emotion, reply, latency_ms, prompt_tokens, completion_tokens) ",
+    );
+    insert.push_values(rows, |mut values, (run_id, row)| {
+        values
+            .push_bind(run_id.to_string())
+            .push_bind(row.item_id.clone())
+            .push_bind(row.therapy.as_str())
+            .push_bind(row.gold.as_str())
+            .push_bind(row.predicted.map(Strategy::as_str))
+            .push_bind(row.outcome.as_str())
+            .push_bind(row.crisis_flagged)
+            .push_bind(row.emotion.clone())
+            .push_bind(row.reply.clone())
+            .push_bind(row.latency_ms as i64)
+            .push_bind(row.prompt_tokens.map(i64::from))
+            .push_bind(row.completion_tokens.map(i64::from));
+    });
+    insert.build().execute(conn).await?;
     Ok(())
 }

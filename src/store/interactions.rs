@@ -5,7 +5,7 @@ use super::redact::redact;
 use super::writer::Write;
 use crate::chain::{Strategy, Therapy};
 use serde::Serialize;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 /// Which front door a message came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -155,36 +155,42 @@ impl Store {
     }
 }
 
-/// The INSERT itself, for the group-commit writer; the row is already redacted.
-pub(super) async fn insert_interaction(
+/// One multi-row INSERT for the group-commit writer (rows already
+/// redacted); returns the new ids in the order of `rows`.
+pub(super) async fn insert_interactions(
     conn: &mut SqliteConnection,
-    row: &NewInteraction,
-) -> Result<i64, sqlx::Error> {
-    let reasoning = row
-        .reasoning
-        .as_ref()
-        .map(|steps| serde_json::to_string(steps).expect("strings serialize"));
-    let done = sqlx::query(
+    rows: &[&NewInteraction],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut insert = QueryBuilder::<Sqlite>::new(
         "INSERT INTO interactions (guild_id, source, user_key, therapy, prompt_version, model,
-             emotion, strategy, reasoning, outcome, latency_ms, prompt_tokens, completion_tokens)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(row.guild_id.map(|g| g as i64))
-    .bind(row.source.as_str())
-    .bind(&row.user_key)
-    .bind(row.therapy.as_str())
-    .bind(&row.prompt_version)
-    .bind(&row.model)
-    .bind(&row.emotion)
-    .bind(row.strategy.map(Strategy::as_str))
-    .bind(reasoning)
-    .bind(row.outcome.as_str())
-    .bind(row.latency_ms as i64)
-    .bind(row.prompt_tokens.map(i64::from))
-    .bind(row.completion_tokens.map(i64::from))
-    .execute(conn)
-    .await?;
-    Ok(done.last_insert_rowid())
+             emotion, strategy, reasoning, outcome, latency_ms, prompt_tokens, completion_tokens) ",
+    );
+    insert.push_values(rows, |mut values, row| {
+        let reasoning = row
+            .reasoning
+            .as_ref()
+            .map(|steps| serde_json::to_string(steps).expect("strings serialize"));
+        values
+            .push_bind(row.guild_id.map(|g| g as i64))
+            .push_bind(row.source.as_str())
+            .push_bind(row.user_key.clone())
+            .push_bind(row.therapy.as_str())
+            .push_bind(row.prompt_version.clone())
+            .push_bind(row.model.clone())
+            .push_bind(row.emotion.clone())
+            .push_bind(row.strategy.map(Strategy::as_str))
+            .push_bind(reasoning)
+            .push_bind(row.outcome.as_str())
+            .push_bind(row.latency_ms as i64)
+            .push_bind(row.prompt_tokens.map(i64::from))
+            .push_bind(row.completion_tokens.map(i64::from));
+    });
+    insert.push(" RETURNING id");
+    // Ids are assigned in VALUES order while this transaction holds the
+    // write lock; RETURNING's output order is not promised, so sort.
+    let mut ids: Vec<i64> = insert.build_query_scalar().fetch_all(conn).await?;
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 fn interaction_row(row: &sqlx::sqlite::SqliteRow) -> InteractionRow {

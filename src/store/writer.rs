@@ -5,9 +5,9 @@
 //! commit, so "recorded" keeps meaning "on disk".
 
 use super::db::StoreError;
-use super::eval_runs::{insert_eval_item, EvalItemRow};
-use super::interactions::{insert_interaction, NewInteraction};
-use sqlx::{SqliteConnection, SqlitePool};
+use super::eval_runs::{insert_eval_items, EvalItemRow};
+use super::interactions::{insert_interactions, NewInteraction};
+use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 /// Rows per transaction at most; bounds how long one commit holds the lock.
@@ -81,19 +81,37 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
+/// Writes a batch in one transaction with one multi-row INSERT per table;
+/// returns each write's row id (0 for eval items), in order.
 async fn commit(pool: &SqlitePool, writes: &[&Write]) -> Result<Vec<i64>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let mut ids = Vec::with_capacity(writes.len());
+    let mut interactions = Vec::new();
+    let mut eval_items = Vec::new();
     for write in writes {
-        let conn: &mut SqliteConnection = &mut tx;
-        ids.push(match write {
-            Write::Interaction(row) => insert_interaction(conn, row).await?,
-            Write::EvalItem { run_id, row } => {
-                insert_eval_item(conn, run_id, row).await?;
-                0
-            }
-        });
+        match write {
+            Write::Interaction(row) => interactions.push(row),
+            Write::EvalItem { run_id, row } => eval_items.push((run_id.as_str(), row)),
+        }
     }
-    tx.commit().await?;
-    Ok(ids)
+    // One statement commits by itself; BEGIN and COMMIT would be two more
+    // round trips to sqlx's worker thread. Both tables at once need both.
+    let ids = if interactions.is_empty() {
+        insert_eval_items(&mut *pool.acquire().await?, &eval_items).await?;
+        Vec::new()
+    } else if eval_items.is_empty() {
+        insert_interactions(&mut *pool.acquire().await?, &interactions).await?
+    } else {
+        let mut tx = pool.begin().await?;
+        let ids = insert_interactions(&mut tx, &interactions).await?;
+        insert_eval_items(&mut tx, &eval_items).await?;
+        tx.commit().await?;
+        ids
+    };
+    let mut ids = ids.into_iter();
+    Ok(writes
+        .iter()
+        .map(|write| match write {
+            Write::Interaction(_) => ids.next().unwrap_or_default(),
+            Write::EvalItem { .. } => 0,
+        })
+        .collect())
 }

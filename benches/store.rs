@@ -9,8 +9,8 @@
 //! COE_BENCH_DIR puts the databases elsewhere than the system temp dir).
 //! `--api-only` runs only the store API part (for `valgrind --tool=callgrind`, `perf`);
 //! COE_BENCH_KEEP=1 keeps the databases and SQL scripts.
-//! The last table row is a prototype of group commit (a recommended library change), not the
-//! store's API.
+//! The store commits concurrent rows together (one writer task, one multi-row INSERT per
+//! batch), so more writer tasks mean larger batches.
 
 mod support;
 
@@ -24,9 +24,7 @@ use coe_bot::chain::{Strategy, Therapy};
 use coe_bot::store::anon::UserKeyer;
 use coe_bot::store::redact::redact;
 use coe_bot::store::{NewInteraction, Outcome, Source, Store};
-use sqlx::{QueryBuilder, Sqlite};
 use support::{print_table, row, verdict};
-use tokio::sync::{mpsc, oneshot};
 
 const SQLITE3: &str = "/usr/bin/sqlite3";
 const BATCH: usize = 1_000;
@@ -205,107 +203,6 @@ fn raw(dir: &Path, schema: &str, rows: usize, batch: usize) -> (f64, i64) {
     (rows as f64 / elapsed.as_secs_f64(), count_rows(&db))
 }
 
-/// The store's columns (src/store/interactions.rs), for the group-commit prototype.
-const COLUMNS: &str =
-    "INSERT INTO interactions (guild_id, source, user_key, therapy, prompt_version, \
-     model, emotion, strategy, reasoning, outcome, latency_ms, prompt_tokens, completion_tokens) ";
-
-/// A row as the store binds it: keyed, emotion and reasoning redacted.
-struct Prepared {
-    row: NewInteraction,
-    emotion: Option<String>,
-    reasoning: Option<String>,
-}
-
-type Queued = (Prepared, oneshot::Sender<i64>);
-
-/// NOT the store's API: a prototype of the group commit this bench recommends. Writer tasks
-/// anonymize and redact their rows, then hand them to one task that owns one connection and
-/// writes whatever has queued (up to 512 rows) with one multi-row INSERT … RETURNING id (one
-/// transaction, one round trip to sqlx's worker thread), answering each writer with its id.
-async fn group_commit(dir: &Path, rows: usize, writers: usize) -> (f64, i64) {
-    let path = dir.join(format!("group-{writers}.db"));
-    let store = Store::open(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("open store");
-    let (queue, mut inbox) = mpsc::channel::<Queued>(4_096);
-    let mut conn = store.pool().acquire().await.expect("connection");
-    let committer = tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(512);
-        while inbox.recv_many(&mut batch, 512).await > 0 {
-            let mut replies = Vec::with_capacity(batch.len());
-            let mut insert = QueryBuilder::<Sqlite>::new(COLUMNS);
-            insert.push_values(batch.drain(..), |mut b, (p, reply): Queued| {
-                replies.push(reply);
-                let r = p.row;
-                b.push_bind(r.guild_id.map(|g| g as i64))
-                    .push_bind(r.source.as_str())
-                    .push_bind(r.user_key)
-                    .push_bind(r.therapy.as_str())
-                    .push_bind(r.prompt_version)
-                    .push_bind(r.model)
-                    .push_bind(p.emotion)
-                    .push_bind(r.strategy.map(Strategy::as_str))
-                    .push_bind(p.reasoning)
-                    .push_bind(r.outcome.as_str())
-                    .push_bind(r.latency_ms as i64)
-                    .push_bind(r.prompt_tokens.map(i64::from))
-                    .push_bind(r.completion_tokens.map(i64::from));
-            });
-            insert.push(" RETURNING id");
-            let ids: Vec<i64> = insert
-                .build_query_scalar()
-                .fetch_all(&mut *conn)
-                .await
-                .expect("insert batch");
-            for (id, reply) in ids.into_iter().zip(replies) {
-                let _ = reply.send(id);
-            }
-        }
-    });
-    let keyer = Arc::new(UserKeyer::new(support::HASH_KEY.as_bytes()));
-    let input: Arc<Vec<(u64, NewInteraction)>> = Arc::new((0..rows).map(synthetic).collect());
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..writers)
-        .map(|w| {
-            let (queue, keyer, input) = (queue.clone(), keyer.clone(), input.clone());
-            tokio::spawn(async move {
-                for (member, template) in input.iter().skip(w).step_by(writers) {
-                    let row = NewInteraction {
-                        user_key: keyer.key(*member),
-                        ..template.clone()
-                    };
-                    let reasoning = row.reasoning.as_ref().map(|steps| {
-                        let redacted: Vec<String> = steps.iter().map(|s| redact(s)).collect();
-                        serde_json::to_string(&redacted).expect("JSON")
-                    });
-                    let emotion = row.emotion.as_deref().map(redact);
-                    let (reply, id) = oneshot::channel();
-                    let prepared = Prepared {
-                        row,
-                        emotion,
-                        reasoning,
-                    };
-                    queue.send((prepared, reply)).await.expect("queue");
-                    id.await.expect("row id");
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("writer task");
-    }
-    let elapsed = started.elapsed();
-    drop(queue);
-    committer.await.expect("committer");
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM interactions")
-        .fetch_one(store.pool())
-        .await
-        .expect("count");
-    store.close().await;
-    (rows as f64 / elapsed.as_secs_f64(), count)
-}
-
 async fn run(rows: usize, writers: &[usize], api_only: bool) {
     let base = std::env::var("COE_BENCH_DIR")
         .unwrap_or_else(|_| std::env::temp_dir().display().to_string());
@@ -321,7 +218,6 @@ async fn run(rows: usize, writers: &[usize], api_only: bool) {
         }
         return;
     }
-    let grouped = group_commit(dir.path(), rows, *writers.iter().max().unwrap_or(&8)).await;
     // The schema the store's migrations created, without sqlx's bookkeeping table.
     let first = dir.path().join(format!("api-{}.db", writers[0]));
     let schema = Command::new(SQLITE3)
@@ -361,11 +257,6 @@ async fn run(rows: usize, writers: &[usize], api_only: bool) {
             *result,
         ));
     }
-    let max_writers = writers.iter().max().unwrap_or(&8);
-    table.push(line(
-        format!("prototype group commit (not the API), {max_writers} writers"),
-        grouped,
-    ));
     print_table(
         &format!("Figure 3: rows recorded per second ({rows} rows, same file system)"),
         &[

@@ -41,6 +41,10 @@ impl Store {
             // OS crash or power loss can drop the last transactions.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
+            // 1 MiB of page cache per connection instead of SQLite's 2 MiB:
+            // with 8 connections the caches were most of the memory a long
+            // eval grew by (BENCHMARKS.md, Figure 6).
+            .pragma("cache_size", "-1024")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)

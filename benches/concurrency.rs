@@ -25,13 +25,8 @@ const BOUND_HIGH: &str = "1024";
 const BOUND_LOW: &str = "250";
 
 fn main() {
-    support::mock::serve_if_asked();
-    support::bypass_proxies();
-    println!("{}", support::machine_line());
-    let conversations = std::env::var("COE_BENCH_CONVERSATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000);
+    support::start();
+    let conversations = support::env_usize("COE_BENCH_CONVERSATIONS", 1_000);
     let mock = MockProcess::spawn(Duration::ZERO, 0.0);
     println!(
         "mock LLM in child process {} at {}",

@@ -31,17 +31,8 @@ const WAIT: Duration = Duration::from_secs(10);
 const IN_FLIGHT: usize = 200;
 const HOLD: Duration = Duration::from_secs(5);
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    support::mock::serve_if_asked();
-    support::bypass_proxies();
-    println!("{}", support::machine_line());
+    support::start();
     support::runtime().block_on(run());
 }
 
@@ -158,8 +149,8 @@ fn latency_row(name: &str, n: usize, l: &[f64], refused: usize) -> Vec<String> {
 }
 
 async fn run() {
-    let probes = env_usize("COE_BENCH_PROBES", 200);
-    let burst = env_usize("COE_BENCH_BURST", 3_000);
+    let probes = support::env_usize("COE_BENCH_PROBES", 200);
+    let burst = support::env_usize("COE_BENCH_BURST", 3_000);
     let fake = FakeDiscord::start().await;
     fake.add_guild(GUILD);
     fake.add_channel(ChannelSpec::text(CHANNEL, GUILD, "general"));

@@ -29,13 +29,6 @@ use serde_json::{json, Value};
 use support::mock::{Mock, MockProcess};
 use support::{print_table, row, verdict};
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
     support::mock::serve_if_asked();
     support::bypass_proxies();
@@ -172,10 +165,10 @@ async fn bare_load(mock: &Mock, body: &Bytes, k: usize, secs: f64) -> f64 {
 }
 
 async fn run(mock: Mock) {
-    let k = env_usize("COE_BENCH_K", 16);
-    let rows = env_usize("COE_BENCH_ROWS", 3_000);
-    let small_rows = env_usize("COE_BENCH_SMALL_ROWS", 300);
-    let bare_secs = env_usize("COE_BENCH_BARE_SECS", 5) as f64;
+    let k = support::env_usize("COE_BENCH_K", 16);
+    let rows = support::env_usize("COE_BENCH_ROWS", 3_000);
+    let small_rows = support::env_usize("COE_BENCH_SMALL_ROWS", 300);
+    let bare_secs = support::env_usize("COE_BENCH_BARE_SECS", 5) as f64;
     let dir = tempfile::tempdir().expect("temp dir");
     let (small_csv, big_csv) = (dir.path().join("small.csv"), dir.path().join("big.csv"));
     support::write_synthetic_csv(&small_csv, small_rows);
@@ -188,7 +181,7 @@ async fn run(mock: Mock) {
     let bare_after = bare_load(&mock, &body, k, bare_secs).await;
     let bare = (bare_before + bare_after) / 2.0;
     // Memory only: a 5× larger dataset shows whether the growth levels off.
-    let large_rows = env_usize("COE_BENCH_LARGE_ROWS", 15_000);
+    let large_rows = support::env_usize("COE_BENCH_LARGE_ROWS", 15_000);
     let large = if large_rows > 0 {
         let large_csv = dir.path().join("large.csv");
         support::write_synthetic_csv(&large_csv, large_rows);

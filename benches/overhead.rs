@@ -22,17 +22,8 @@ use support::{median, percentile, print_table, row, us, verdict};
 
 const SLOW_L: Duration = Duration::from_millis(500);
 
-fn env_count(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    support::mock::serve_if_asked();
-    support::bypass_proxies();
-    println!("{}", support::machine_line());
+    support::start();
     support::runtime().block_on(run());
 }
 
@@ -80,8 +71,8 @@ fn stats_row(name: &str, samples_us: &[f64]) -> Vec<String> {
 }
 
 async fn run() {
-    let slow_runs = env_count("COE_BENCH_SLOW_RUNS", 10);
-    let fast_runs = env_count("COE_BENCH_FAST_RUNS", 2_000);
+    let slow_runs = support::env_usize("COE_BENCH_SLOW_RUNS", 10);
+    let fast_runs = support::env_usize("COE_BENCH_FAST_RUNS", 2_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let mock = Mock::start(Duration::ZERO, 0.0).await;
     let db = dir.path().join("overhead.db");

@@ -26,9 +26,7 @@ struct Samples {
 }
 
 fn main() {
-    support::mock::serve_if_asked();
-    support::bypass_proxies();
-    println!("{}", support::machine_line());
+    support::start();
     support::runtime().block_on(run());
 }
 

@@ -10,7 +10,12 @@ use std::process::{Command, Output, Stdio};
 
 /// Runs the binary in `dir` (so no developer `.env` is read) with only
 /// the given variables set.
-fn coe(dir: &std::path::Path, vars: &[(&str, &str)], args: &[&str], stdin: &str) -> Output {
+fn coe(
+    dir: &std::path::Path,
+    vars: &[(&str, impl AsRef<str>)],
+    args: &[&str],
+    stdin: &str,
+) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_coe-bot"));
     command
         .args(args)
@@ -23,7 +28,7 @@ fn coe(dir: &std::path::Path, vars: &[(&str, &str)], args: &[&str], stdin: &str)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (k, v) in vars {
-        command.env(k, v);
+        command.env(k, v.as_ref());
     }
     let mut child = command.spawn().expect("binary runs");
     child
@@ -68,7 +73,7 @@ fn db_url(dir: &std::path::Path) -> String {
 #[test]
 fn missing_and_invalid_config_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let out = coe(dir.path(), &[], &["chat", "hello"], "");
+    let out = coe(dir.path(), &[] as &[(&str, &str)], &["chat", "hello"], "");
     assert_one_line_error(&out, "COE_HASH_KEY is not set");
     let out = coe(
         dir.path(),
@@ -120,7 +125,7 @@ fn unwritable_database_is_one_line() {
 #[test]
 fn therapies_lists_all_five_with_versions() {
     let dir = tempfile::tempdir().unwrap();
-    let out = coe(dir.path(), &[], &["therapies"], "");
+    let out = coe(dir.path(), &[] as &[(&str, &str)], &["therapies"], "");
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for therapy in coe_bot::chain::Therapy::ALL {
@@ -137,7 +142,6 @@ async fn chat_json_prints_the_whole_result_and_records_one_row() {
     let llm = llm_answering("interpretation", "That sounds really painful.").await;
     let dir = tempfile::tempdir().unwrap();
     let vars = mock_env(&llm, dir.path(), &[]);
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let out = coe(
         dir.path(),
         &vars,
@@ -193,7 +197,6 @@ async fn chat_text_shows_reasoning_on_request() {
     let llm = llm_answering("exploration", "What happened?").await;
     let dir = tempfile::tempdir().unwrap();
     let vars = mock_env(&llm, dir.path(), &[]);
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let out = coe(
         dir.path(),
         &vars,
@@ -216,7 +219,6 @@ async fn chat_without_a_message_is_a_conversation() {
     let llm = llm_answering("exploration", "Tell me more.").await;
     let dir = tempfile::tempdir().unwrap();
     let vars = mock_env(&llm, dir.path(), &[]);
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let out = coe(
         dir.path(),
         &vars,
@@ -244,7 +246,6 @@ async fn chat_answers_a_crisis_with_helplines_and_exit_zero() {
     let llm = llm_answering("exploration", "never used").await;
     let dir = tempfile::tempdir().unwrap();
     let vars = mock_env(&llm, dir.path(), &[("COE_HELPLINE_REGION", "uk")]);
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let out = coe(
         dir.path(),
         &vars,

@@ -183,3 +183,19 @@ pub fn machine_line() -> String {
         .to_string();
     format!("machine: {cores} cores, {cpu}")
 }
+
+/// Every bench's start: serve as the mock when re-executed as one, keep
+/// loopback traffic off any proxy, and say which machine this is.
+pub fn start() {
+    mock::serve_if_asked();
+    bypass_proxies();
+    println!("{}", machine_line());
+}
+
+/// A count from the environment, for changing a bench's load.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

@@ -295,5 +295,8 @@ async fn run() {
             ]),
         ],
     );
-    handle.shutdown(Duration::from_secs(5)).await;
+    handle
+        .shutdown(Duration::from_secs(5))
+        .await
+        .expect("clean shutdown");
 }

@@ -2,7 +2,7 @@
 //! intake limits → crisis gate → chain → sanitize → record.
 
 use crate::chain::{response_format, run_chain, ChainError, Strategy, Therapy, Turn};
-use crate::config::Config;
+use crate::config::{Config, JsonMode};
 use crate::llm::LlmClient;
 use crate::safety::crisis::{self, Concern};
 use crate::safety::crisis_llm;
@@ -73,6 +73,7 @@ pub struct Pipeline {
     store: Store,
     keyer: Arc<UserKeyer>,
     response_format: Option<Value>,
+    json_mode: JsonMode,
     store_reasoning: bool,
     crisis_llm: bool,
 }
@@ -81,6 +82,7 @@ impl Pipeline {
     pub fn new(config: &Config, llm: LlmClient, store: Store) -> Pipeline {
         Pipeline {
             response_format: response_format(config.llm.json_mode),
+            json_mode: config.llm.json_mode,
             keyer: Arc::new(UserKeyer::new(config.hash_key.expose().as_bytes())),
             store_reasoning: config.store_reasoning,
             crisis_llm: config.crisis_llm,
@@ -127,13 +129,18 @@ impl Pipeline {
         };
 
         let text = request.message.trim();
+        let assessment = crisis::assess(text);
         if text.is_empty() {
             response.outcome = Outcome::Refused;
             response.reply = EMPTY_INPUT_REPLY.into();
-        } else if let Some(concern) = crisis::assess(text).concern {
+        } else if let Some(concern) = assessment.concern {
             // The gate comes before any model call: a person at risk gets
             // the reviewed reply and helplines, never improvised text.
-            tracing::warn!(concern = concern.as_str(), "crisis gate triggered");
+            tracing::warn!(
+                concern = concern.as_str(),
+                rule = assessment.rule_id,
+                "crisis gate triggered"
+            );
             response.outcome = Outcome::Crisis;
             response.concern = Some(concern);
             response.reply = crisis_reply(concern, request.helpline_region);
@@ -141,8 +148,10 @@ impl Pipeline {
             let (message, truncated) = truncate_chars(text, MAX_INPUT_CHARS);
             // The second opinion runs beside the chain, so it costs no
             // latency; if it sees risk, the chain's reply is discarded.
-            let second_opinion =
-                async { self.crisis_llm && crisis_llm::model_sees_risk(&self.llm, message).await };
+            let second_opinion = async {
+                self.crisis_llm
+                    && crisis_llm::model_sees_risk(&self.llm, self.json_mode, message).await
+            };
             let (escalate, ()) = tokio::join!(
                 second_opinion,
                 self.run_chain_into(&mut response, request, message)
@@ -168,11 +177,19 @@ impl Pipeline {
 
     async fn run_chain_into(&self, response: &mut Response, request: &Request<'_>, message: &str) {
         let therapy = request.therapy;
+        // Earlier crisis messages stay out of the model's context too: the
+        // gate's promise is that crisis text is never improvised upon.
+        let history: Vec<Turn> = request
+            .history
+            .iter()
+            .filter(|turn| !turn.from_member || crisis::assess(&turn.text).concern.is_none())
+            .cloned()
+            .collect();
         let run = run_chain(
             &self.llm,
             self.response_format.as_ref(),
             therapy,
-            request.history,
+            &history,
             message,
         )
         .await;
@@ -213,12 +230,18 @@ impl Pipeline {
     /// Writes the anonymized row. A storage failure is logged, never shown
     /// to the member: they still get their reply.
     async fn record(&self, request: &Request<'_>, response: &Response) -> Option<i64> {
+        let user_key = self.user_key(&request.member);
+        // Asked again just before writing: a member may opt out while the
+        // model is still working on their message.
+        if self.store.is_opted_out(&user_key).await.unwrap_or(true) {
+            return None;
+        }
         let keep_reasoning =
             self.store_reasoning && request.therapy.reasons() && !response.reasoning.is_empty();
         let row = NewInteraction {
             guild_id: request.guild_id,
             source: request.source,
-            user_key: self.user_key(&request.member),
+            user_key,
             therapy: request.therapy,
             prompt_version: response.prompt_version.to_string(),
             model: response.model.clone(),

@@ -365,7 +365,10 @@ async fn shutdown_in_flight() {
     })
     .await;
     let late = bot.say(&bob(), SUPPORT, "Anyone there?").await;
-    stopping.await.expect("shutdown task");
+    stopping
+        .await
+        .expect("shutdown task")
+        .expect("the client stopped only when asked");
     let stopped = Instant::now();
 
     let followup = bot.followup(id, 0).await;

@@ -219,3 +219,25 @@ async fn resuming_an_unknown_run_says_so() {
     .unwrap_err();
     assert!(error.to_string().contains("no run nope"), "{error}");
 }
+
+#[tokio::test]
+async fn resuming_with_another_model_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let outage = model(vec!["ECHO"]).await;
+    let config = config(&outage, dir.path(), &[("LLM_MAX_ATTEMPTS", "1")]);
+    let store = Store::open(&config.database_url).await.unwrap();
+    let llm = LlmClient::new(&config.llm).unwrap();
+    let first = run_eval(&options(out.clone(), None), &llm, None, &store)
+        .await
+        .unwrap();
+    let other = common::config(&outage, dir.path(), &[("LLM_MODEL", "another-model")]);
+    let llm = LlmClient::new(&other.llm).unwrap();
+    let error = run_eval(&options(out, Some(first.run.run_id)), &llm, None, &store)
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("it used model mock-model"),
+        "{error}"
+    );
+}

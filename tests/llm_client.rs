@@ -125,15 +125,21 @@ async fn server_errors_give_a_typed_error_after_bounded_attempts() {
 async fn client_errors_are_not_retried() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(401).set_body_string("bad key"))
+        .respond_with(
+            ResponseTemplate::new(422).set_body_string("input: <member_message> my secret"),
+        )
         .expect(1)
         .mount(&server)
         .await;
     let client = LlmClient::new(&config(&server)).unwrap();
     let error = client.complete(&hello(), None).await.unwrap_err();
     assert!(
-        matches!(error, LlmError::Rejected { status: 401, .. }),
+        matches!(error, LlmError::Rejected { status: 422 }),
         "{error:?}"
+    );
+    assert!(
+        !error.to_string().contains("secret"),
+        "the echoed body is never shown: {error}"
     );
 }
 

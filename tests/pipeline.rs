@@ -332,3 +332,31 @@ async fn the_crisis_second_opinion_cannot_de_escalate() {
         "no model call for the flagged message"
     );
 }
+
+#[tokio::test]
+async fn earlier_crisis_messages_never_reach_the_model() {
+    let llm = llm_answering("exploration", "I'm still here with you.").await;
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = pipeline_for(&llm, &dir).await;
+    let history = vec![
+        Turn {
+            from_member: true,
+            text: "i want to kms tonight".into(),
+        },
+        Turn {
+            from_member: false,
+            text: "You are not alone.".into(),
+        },
+        Turn {
+            from_member: true,
+            text: "My exams went badly too.".into(),
+        },
+    ];
+    let response = pipeline
+        .respond(&request("thanks for listening", &history))
+        .await;
+    assert_eq!(response.outcome, Outcome::Replied);
+    let body = serde_json::to_string(&llm_requests(&llm).await[0]).unwrap();
+    assert!(!body.contains("kms"), "crisis text reached the model");
+    assert!(body.contains("My exams went badly too."));
+}

@@ -14,16 +14,21 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
     /// EPITOME's dataset/ folder, or one CSV with columns seeker_post,response_post,strategy.
-    #[arg(long, required_unless_present = "resume")]
+    #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
     data: Option<PathBuf>,
     /// Therapies to compare, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "base,cbt,dbt,pct,rt")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "base,cbt,dbt,pct,rt",
+        conflicts_with = "resume"
+    )]
     therapies: Vec<Therapy>,
     /// Evaluate only N items (a seeded sample with --sample-seed, else the first N).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     limit: Option<usize>,
     /// Seed of the item sample and of the bootstrap intervals.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     sample_seed: Option<u64>,
     /// Model requests in flight at once.
     #[arg(long, default_value_t = 4)]
@@ -35,7 +40,7 @@ pub struct EvalArgs {
     #[arg(long)]
     resume: Option<String>,
     /// Pairs whose strongest mechanisms tie: exclude, or order:ip,er,ex (first listed wins).
-    #[arg(long, default_value = "exclude")]
+    #[arg(long, default_value = "exclude", conflicts_with = "resume")]
     ties: TieRule,
 }
 

@@ -26,8 +26,7 @@ pub async fn run_bot((config, pipeline): (Config, Pipeline)) -> anyhow::Result<(
     }
     tracing::info!("shutting down: no new messages, finishing replies in flight");
     purger.abort();
-    bot.shutdown(config.discord.shutdown_grace).await;
-    Ok(())
+    bot.shutdown(config.discord.shutdown_grace).await
 }
 
 /// Retention: at start, then daily.

@@ -82,11 +82,18 @@ pub async fn start(config: Arc<Config>, pipeline: Pipeline) -> anyhow::Result<Bo
         .setup(move |ctx, ready, framework| {
             Box::pin(async move {
                 let commands = &framework.options().commands;
-                match dev_guild {
+                let registered = match dev_guild {
                     Some(guild) => {
-                        poise::builtins::register_in_guild(ctx, commands, GuildId::new(guild)).await?
+                        poise::builtins::register_in_guild(ctx, commands, GuildId::new(guild)).await
                     }
-                    None => poise::builtins::register_globally(ctx, commands).await?,
+                    None => poise::builtins::register_globally(ctx, commands).await,
+                };
+                // A failed registration (a 5xx or 429 at start) must not
+                // leave a bot that answers nothing, crises included: poise
+                // would never run the framework. Commands registered
+                // earlier keep working; the next start registers again.
+                if let Err(error) = registered {
+                    tracing::error!(%error, "could not register slash commands; continuing");
                 }
                 tracing::info!(
                     bot = %ready.user.name,
@@ -123,20 +130,28 @@ pub fn invite_url(application_id: u64) -> String {
 
 impl BotHandle {
     /// Stops taking new work, lets replies in flight finish within the
-    /// grace period, closes the shards and the database.
-    pub async fn shutdown(self, grace: Duration) {
+    /// grace period, closes the shards and the database. Returns the
+    /// client's error if it had stopped by itself (e.g. a bad token).
+    pub async fn shutdown(self, grace: Duration) -> anyhow::Result<()> {
         let unfinished = self.data.in_flight.close_and_drain(grace).await;
         if unfinished > 0 {
             tracing::warn!(unfinished, "shutting down with replies still in flight");
         }
         self.shard_manager.shutdown_all().await;
-        match tokio::time::timeout(Duration::from_secs(5), self.task).await {
-            Ok(Ok(Err(error))) => tracing::warn!(%error, "client ended with an error"),
-            Err(_) => tracing::warn!("client did not stop within 5 s"),
-            _ => {}
-        }
+        let ended = tokio::time::timeout(Duration::from_secs(5), self.task).await;
         self.data.pipeline.store().close().await;
-        tracing::info!("shut down cleanly");
+        match ended {
+            Ok(Ok(Err(error))) => Err(anyhow!("the Discord client stopped: {error}")),
+            Ok(Err(panic)) => Err(anyhow!("the Discord client failed: {panic}")),
+            Err(_) => {
+                tracing::warn!("client did not stop within 5 s");
+                Ok(())
+            }
+            Ok(Ok(Ok(()))) => {
+                tracing::info!("shut down cleanly");
+                Ok(())
+            }
+        }
     }
 
     /// True once the client stopped by itself (e.g. an invalid token).

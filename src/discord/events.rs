@@ -105,14 +105,14 @@ pub async fn respond_to_member(
     if let (Some(concern), Some(channel)) = (response.concern, settings.alert_channel_id) {
         if data.alerts.allow(incoming.author) {
             let role = settings.moderator_role_id.map(RoleId::new);
-            send_crisis_alert(
-                ctx,
-                incoming,
-                concern.as_str(),
-                ChannelId::new(channel),
-                role,
-            )
-            .await;
+            // Spawned: the person at risk must not wait on the moderators' message.
+            let alert = crisis_alert(incoming, concern.as_str(), role);
+            let http = ctx.http.clone();
+            tokio::spawn(async move {
+                if let Err(error) = ChannelId::new(channel).send_message(&http, alert).await {
+                    tracing::error!(%error, "could not send crisis alert");
+                }
+            });
         } else {
             tracing::info!("crisis alert suppressed by the per-member cooldown");
         }
@@ -124,13 +124,7 @@ pub async fn respond_to_member(
 }
 
 /// A private note to moderators: where to look, never what was written.
-async fn send_crisis_alert(
-    ctx: &serenity::Context,
-    incoming: &Incoming<'_>,
-    concern: &str,
-    alert_channel: ChannelId,
-    role: Option<RoleId>,
-) {
+fn crisis_alert(incoming: &Incoming<'_>, concern: &str, role: Option<RoleId>) -> CreateMessage {
     let guild = incoming.guild_id.map_or(0, GuildId::get);
     let link = match incoming.message_id {
         Some(message) => format!(
@@ -154,18 +148,13 @@ async fn send_crisis_alert(
         incoming.channel_id
     );
     // Only the moderator role may be pinged, never anyone else.
-    let mentions = CreateAllowedMentions::new().roles(role);
-    let message = CreateMessage::new()
+    CreateMessage::new()
         .content(text)
-        .allowed_mentions(mentions);
-    if let Err(error) = alert_channel.send_message(&ctx.http, message).await {
-        tracing::error!(%error, "could not send crisis alert");
-    }
+        .allowed_mentions(CreateAllowedMentions::new().roles(role))
 }
 
-/// A crisis message is answered even past the rate limit: its reply is the
-/// fixed crisis text (no model call), and "slow down" is no answer to
-/// someone at risk.
+/// Whether the crisis gate would fire: such messages skip rate limits and
+/// opt-outs, because a person at risk must always get the helplines.
 pub fn is_crisis(text: &str) -> bool {
     crate::safety::crisis::assess(text).concern.is_some()
 }
@@ -259,16 +248,21 @@ async fn support_thread_parent(
     guild_id: GuildId,
     channel_id: ChannelId,
 ) -> Option<ChannelId> {
-    let Ok(Channel::Guild(channel)) = channel_id.to_channel(ctx).await else {
-        return None;
+    let parent = match cached_thread_parent(ctx, guild_id, channel_id) {
+        Some(parent) => parent?,
+        // Not in the cache (e.g. an old thread): ask Discord once.
+        None => match channel_id.to_channel(ctx).await {
+            Ok(Channel::Guild(channel))
+                if matches!(
+                    channel.kind,
+                    ChannelType::PublicThread | ChannelType::PrivateThread
+                ) =>
+            {
+                channel.parent_id?
+            }
+            _ => return None,
+        },
     };
-    if !matches!(
-        channel.kind,
-        ChannelType::PublicThread | ChannelType::PrivateThread
-    ) {
-        return None;
-    }
-    let parent = channel.parent_id?;
     let store = data.pipeline.store();
     match store.is_support_channel(guild_id.get(), parent.get()).await {
         Ok(true) => Some(parent),
@@ -276,17 +270,36 @@ async fn support_thread_parent(
     }
 }
 
+/// What the cache knows, without a REST call per chat message in busy
+/// servers: `Some(None)` for a cached regular channel, `Some(Some(parent))`
+/// for a cached thread, `None` when the cache does not know the channel.
+fn cached_thread_parent(
+    ctx: &serenity::Context,
+    guild_id: GuildId,
+    channel_id: ChannelId,
+) -> Option<Option<ChannelId>> {
+    let guild = ctx.cache.guild(guild_id)?;
+    if guild.channels.contains_key(&channel_id) {
+        return Some(None);
+    }
+    let thread = guild.threads.iter().find(|t| t.id == channel_id)?;
+    Some(thread.parent_id)
+}
+
 /// Earlier turns of a support thread, fetched from Discord (never stored):
 /// the starter message in the parent channel, then the thread's messages.
+/// Only this member's words and the bot's replies are kept: other people
+/// in the thread (who may have opted out) never reach the model.
 async fn thread_history(ctx: &serenity::Context, msg: &Message, parent: ChannelId) -> Vec<Turn> {
     let bot = ctx.cache.current_user().id;
+    let member = msg.author.id;
     let mut turns = Vec::new();
     // A thread started from a message shares that message's id.
     if let Ok(starter) = parent
         .message(&ctx.http, MessageId::new(msg.channel_id.get()))
         .await
     {
-        if starter.author.id != bot && !starter.author.bot {
+        if starter.author.id == member {
             turns.push(Turn {
                 from_member: true,
                 text: starter.content,
@@ -301,7 +314,7 @@ async fn thread_history(ctx: &serenity::Context, msg: &Message, parent: ChannelI
             earlier.reverse();
             for message in earlier {
                 let from_bot = message.author.id == bot;
-                if (message.author.bot && !from_bot) || message.content.trim().is_empty() {
+                if !(from_bot || message.author.id == member) || message.content.trim().is_empty() {
                     continue;
                 }
                 turns.push(Turn {

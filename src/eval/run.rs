@@ -178,6 +178,26 @@ async fn prepare_run(
                 info.dataset_path
             )));
         }
+        // A resumed run must ask the same model the same way, or its report
+        // would mix two models under one name. (The server's address may
+        // change between restarts; the model and sampling may not.)
+        let config = llm.config();
+        if (config.model.as_str(), config.seed) != (info.model.as_str(), info.llm_seed) {
+            return Err(refuse(format!(
+                "it used model {} (seed {:?}); set LLM_MODEL and LLM_SEED as then",
+                info.model, info.llm_seed
+            )));
+        }
+        let sampling: (f64, f64) = (
+            config.temperature.to_string().parse().unwrap_or_default(),
+            config.top_p.to_string().parse().unwrap_or_default(),
+        );
+        if sampling != (info.temperature, info.top_p) {
+            return Err(refuse(format!(
+                "it used temperature {} and top_p {}; set LLM_TEMPERATURE and LLM_TOP_P as then",
+                info.temperature, info.top_p
+            )));
+        }
         for (therapy, version) in &info.prompt_versions {
             if therapy.prompt_version() != version {
                 return Err(refuse(format!(

@@ -27,8 +27,10 @@ pub enum LlmError {
     RateLimited { retry_after: Option<Duration> },
     #[error("the model server failed with HTTP {status}")]
     Server { status: u16 },
-    #[error("the model server refused the request with HTTP {status}: {detail}")]
-    Rejected { status: u16, detail: String },
+    /// The body is not kept: servers echo the request (member text) in
+    /// their validation errors, and this error is logged.
+    #[error("the model server refused the request with HTTP {status} (see its log for why)")]
+    Rejected { status: u16 },
     #[error("the model server sent a response that is not a chat completion: {0}")]
     InvalidResponse(String),
 }
@@ -163,10 +165,8 @@ impl LlmClient {
             });
         }
         if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
             return Err(LlmError::Rejected {
                 status: status.as_u16(),
-                detail: body.chars().take(300).collect(),
             });
         }
         let body = read_capped(response, MAX_BODY_BYTES)
@@ -252,7 +252,8 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
 fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
     let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+        // try_: a huge value ("1e30") must not panic; it is refused later.
+        return Duration::try_from_secs_f64(seconds).ok();
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(SystemTime::now()).unwrap_or_default())
@@ -298,6 +299,10 @@ mod tests {
         let wait = retry_after(&headers).unwrap();
         assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30));
         headers.insert(header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(header::RETRY_AFTER, "1e30".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(header::RETRY_AFTER, "-3".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
     }
 }

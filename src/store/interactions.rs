@@ -64,10 +64,6 @@ impl Outcome {
             Outcome::ReplyFailed => "reply_failed",
         }
     }
-
-    pub fn parse(label: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| o.as_str() == label)
-    }
 }
 
 /// A row to record. `reasoning` is redacted here, in the store, so no

@@ -358,7 +358,10 @@ impl TestBot {
     pub async fn finish(mut self) {
         self.assert_offline();
         if let Some(handle) = self.handle.take() {
-            handle.shutdown(Duration::from_secs(5)).await;
+            handle
+                .shutdown(Duration::from_secs(5))
+                .await
+                .expect("the client stopped only when asked");
         }
     }
 

@@ -74,7 +74,10 @@ async fn review(
                 .label("Older")
                 .disabled(rows.len() < page_size as usize),
         ];
-        (review_embeds(rows), vec![CreateActionRow::Buttons(buttons)])
+        (
+            review_embeds(rows, page_size),
+            vec![CreateActionRow::Buttons(buttons)],
+        )
     };
     let (embeds, components) = page(&rows, true);
     let reply = embeds
@@ -125,7 +128,12 @@ fn review_heading(rows: &[InteractionRow]) -> String {
     }
 }
 
-fn review_embeds(rows: &[InteractionRow]) -> Vec<CreateEmbed> {
+/// Discord caps the text of all embeds of one message at 6,000 characters;
+/// the reasoning fields share what the other fields leave.
+const REASONING_BUDGET: usize = 4_500;
+
+fn review_embeds(rows: &[InteractionRow], page_size: u32) -> Vec<CreateEmbed> {
+    let per_row = (REASONING_BUDGET / page_size.max(1) as usize).min(1024);
     rows.iter()
         .map(|row| {
             let reasoning = if row.reasoning.is_empty() {
@@ -147,7 +155,7 @@ fn review_embeds(rows: &[InteractionRow]) -> Vec<CreateEmbed> {
                     true,
                 )
                 .field("When", &row.created_at, true)
-                .field("Reasoning", truncate(&reasoning, 1024), false)
+                .field("Reasoning", truncate(&reasoning, per_row), false)
                 .footer(serenity::CreateEmbedFooter::new(format!(
                     "{} · prompt {} · {} ms",
                     row.source, row.prompt_version, row.latency_ms

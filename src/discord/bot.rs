@@ -64,11 +64,13 @@ pub async fn start(config: Arc<Config>, pipeline: Pipeline) -> anyhow::Result<Bo
             config.discord.user_messages_per_minute,
         )),
         alerts: Arc::new(MemberLimiter::per_period(Duration::from_secs(600))),
+        slow_down_notices: Arc::new(MemberLimiter::per_period(Duration::from_secs(60))),
         seen: Arc::new(SeenMessages::new(10_000)),
         in_flight: InFlight::default(),
         config: config.clone(),
     };
     let setup_data = data.clone();
+    tokio::spawn(forget_idle_members(data.clone()));
     let dev_guild = config.discord.dev_guild;
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
@@ -119,6 +121,17 @@ pub async fn start(config: Arc<Config>, pipeline: Pipeline) -> anyhow::Result<Bo
         shard_manager,
         task,
     })
+}
+
+/// Trims the per-member limiters every ten minutes.
+async fn forget_idle_members(data: Data) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        for limiter in [&data.limiter, &data.alerts, &data.slow_down_notices] {
+            limiter.forget_idle();
+        }
+    }
 }
 
 pub fn invite_url(application_id: u64) -> String {

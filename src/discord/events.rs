@@ -197,7 +197,10 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
         return;
     };
     if !data.limiter.allow(author) && !is_crisis(&msg.content) {
-        let _ = send_in_channel(&ctx.http, msg.channel_id, &[SLOW_DOWN.into()], Some(msg.id)).await;
+        if data.slow_down_notices.allow(author) {
+            let notice = [SLOW_DOWN.to_string()];
+            let _ = send_in_channel(&ctx.http, msg.channel_id, &notice, Some(msg.id)).await;
+        }
         return;
     }
     let _typing = msg.channel_id.start_typing(&ctx.http);

@@ -129,6 +129,13 @@ impl MemberLimiter {
     pub fn allow(&self, user_id: u64) -> bool {
         self.limiter.check_key(&user_id).is_ok()
     }
+
+    /// Forgets members whose budget is full again, so memory does not grow
+    /// with every member ever seen.
+    pub fn forget_idle(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
 }
 
 #[cfg(test)]
@@ -173,5 +180,10 @@ mod tests {
         assert!((0..3).all(|_| limiter.allow(7)));
         assert!(!limiter.allow(7));
         assert!(limiter.allow(8), "other members are not affected");
+        limiter.forget_idle();
+        assert!(
+            !limiter.allow(7),
+            "trimming keeps members still over budget"
+        );
     }
 }

@@ -32,4 +32,7 @@ pub struct Data {
     pub limiter: Arc<in_flight::MemberLimiter>,
     /// One crisis alert per member per period, so moderators are not flooded.
     pub alerts: Arc<in_flight::MemberLimiter>,
+    /// One "slow down" notice per member per minute: answering every
+    /// message of a flood would make the bot flood too.
+    pub slow_down_notices: Arc<in_flight::MemberLimiter>,
 }

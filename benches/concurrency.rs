@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use coe_bot::chain::Therapy;
-use coe_bot::pipeline::{Member, Pipeline, Request};
+use coe_bot::pipeline::Pipeline;
 use coe_bot::store::{Outcome, Source};
 use support::mock::{Mock, MockProcess};
 use support::{median, percentile, print_table, row, verdict};
@@ -37,16 +37,12 @@ fn main() {
 }
 
 async fn message(pipeline: &Pipeline, i: usize, record: bool) -> (Outcome, f64) {
-    let request = Request {
-        source: Source::Channel,
-        guild_id: Some(1),
-        member: Member::Discord(100_000 + i as u64),
-        therapy: Therapy::ALL[i % Therapy::ALL.len()],
-        message: support::POSTS[i % support::POSTS.len()],
-        history: &[],
+    let request = support::request(
+        i,
+        Source::Channel,
+        Therapy::ALL[i % Therapy::ALL.len()],
         record,
-        helpline_region: "us",
-    };
+    );
     let started = Instant::now();
     let response = pipeline.respond(&request).await;
     (response.outcome, support::ms(started.elapsed()))

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use coe_bot::chain::Therapy;
-use coe_bot::pipeline::{Member, Pipeline, Request};
+use coe_bot::pipeline::{Member, Pipeline};
 use coe_bot::store::{NewInteraction, Outcome, Source};
 use support::mock::Mock;
 use support::{median, percentile, print_table, row, us, verdict};
@@ -28,16 +28,7 @@ fn main() {
 }
 
 async fn respond(pipeline: &Pipeline, i: usize, record: bool) -> Duration {
-    let request = Request {
-        source: Source::Slash,
-        guild_id: Some(1),
-        member: Member::Discord(10_000 + i as u64),
-        therapy: Therapy::Cbt,
-        message: support::POSTS[i % support::POSTS.len()],
-        history: &[],
-        record,
-        helpline_region: "us",
-    };
+    let request = support::request(i, Source::Slash, Therapy::Cbt, record);
     let started = Instant::now();
     let response = pipeline.respond(&request).await;
     let elapsed = started.elapsed();

@@ -74,6 +74,23 @@ fn options(out: PathBuf, resume: Option<String>) -> EvalOptions {
     }
 }
 
+/// A first run against a model server that fails (one attempt) for the
+/// items whose code words are in `failing`.
+async fn run_during_outage(
+    failing: Vec<&'static str>,
+    dir: &tempfile::TempDir,
+    out: &std::path::Path,
+) -> (MockServer, Store, coe_bot::eval::report::Report) {
+    let outage = model(failing).await;
+    let config = config(&outage, dir.path(), &[("LLM_MAX_ATTEMPTS", "1")]);
+    let store = Store::open(&config.database_url).await.unwrap();
+    let llm = LlmClient::new(&config.llm).unwrap();
+    let first = run_eval(&options(out.to_path_buf(), None), &llm, None, &store)
+        .await
+        .unwrap();
+    (outage, store, first)
+}
+
 fn close(actual: &Value, expected: f64) {
     let actual = actual
         .as_f64()
@@ -132,13 +149,7 @@ async fn eval_reports_hand_checked_metrics_and_resumes_after_an_outage() {
     let out = dir.path().join("out");
 
     // First run: the model server fails for two items (an outage).
-    let outage = model(vec!["ECHO", "FOXTROT"]).await;
-    let config = config(&outage, dir.path(), &[("LLM_MAX_ATTEMPTS", "1")]);
-    let store = Store::open(&config.database_url).await.unwrap();
-    let llm = LlmClient::new(&config.llm).unwrap();
-    let first = run_eval(&options(out.clone(), None), &llm, None, &store)
-        .await
-        .unwrap();
+    let (outage, store, first) = run_during_outage(vec!["ECHO", "FOXTROT"], &dir, &out).await;
     assert_eq!(first.run.llm_errors, 4);
     assert_eq!(
         llm_requests(&outage).await.len(),
@@ -224,13 +235,7 @@ async fn resuming_an_unknown_run_says_so() {
 async fn resuming_with_another_model_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let outage = model(vec!["ECHO"]).await;
-    let config = config(&outage, dir.path(), &[("LLM_MAX_ATTEMPTS", "1")]);
-    let store = Store::open(&config.database_url).await.unwrap();
-    let llm = LlmClient::new(&config.llm).unwrap();
-    let first = run_eval(&options(out.clone(), None), &llm, None, &store)
-        .await
-        .unwrap();
+    let (outage, store, first) = run_during_outage(vec!["ECHO"], &dir, &out).await;
     let other = common::config(&outage, dir.path(), &[("LLM_MODEL", "another-model")]);
     let llm = LlmClient::new(&other.llm).unwrap();
     let error = run_eval(&options(out, Some(first.run.run_id)), &llm, None, &store)

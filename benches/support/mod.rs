@@ -10,9 +10,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+use coe_bot::chain::Therapy;
 use coe_bot::config::Config;
 use coe_bot::llm::LlmClient;
-use coe_bot::pipeline::Pipeline;
+use coe_bot::pipeline::{Member, Pipeline, Request};
+use coe_bot::store::Source;
 use coe_bot::store::Store;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
@@ -198,4 +200,18 @@ pub fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Message `i` of a synthetic load: a distinct member, one of [`POSTS`].
+pub fn request(i: usize, source: Source, therapy: Therapy, record: bool) -> Request<'static> {
+    Request {
+        source,
+        guild_id: Some(1),
+        member: Member::Discord(100_000 + i as u64),
+        therapy,
+        message: POSTS[i % POSTS.len()],
+        history: &[],
+        record,
+        helpline_region: "us",
+    }
 }

@@ -190,13 +190,15 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
     let key = data.pipeline.user_key(&Member::Discord(author));
     // Opted-out members are left alone, except that a crisis still gets
     // the helplines (nothing is recorded for them either way).
-    if store.is_opted_out(&key).await.unwrap_or(true) && !is_crisis(&msg.content) {
+    // Judged once here; the pipeline's own gate decides the reply.
+    let crisis = is_crisis(&msg.content);
+    if store.is_opted_out(&key).await.unwrap_or(true) && !crisis {
         return;
     }
     let Some(_working) = data.in_flight.enter() else {
         return;
     };
-    if !data.limiter.allow(author) && !is_crisis(&msg.content) {
+    if !data.limiter.allow(author) && !crisis {
         if data.slow_down_notices.allow(author) {
             let notice = [SLOW_DOWN.to_string()];
             let _ = send_in_channel(&ctx.http, msg.channel_id, &notice, Some(msg.id)).await;

@@ -76,26 +76,41 @@ pub(super) fn channel_message(
     req: &Decoded,
 ) -> Reply {
     let bot = FakeDiscord::BOT_USER_ID.to_string();
+    let Some(message) = st.message_mut(message_id) else {
+        return Reply::error(404, 10008, "Unknown Message");
+    };
+    if method == "PATCH" && message["author"]["id"] != bot.as_str() {
+        return Reply::error(403, 50005, "Cannot edit a message authored by another user");
+    }
+    stored_message(st, method, message_id, req)
+}
+
+/// GET, PATCH or DELETE of one stored message, once the caller has checked
+/// that it exists and may be touched this way (shared by channel and
+/// webhook routes).
+pub(super) fn stored_message(
+    st: &mut State,
+    method: &str,
+    message_id: u64,
+    req: &Decoded,
+) -> Reply {
+    if method == "DELETE" {
+        let id = message_id.to_string();
+        st.messages.retain(|m| m["id"] != id.as_str());
+        return Reply::no_content();
+    }
     let new_attachments = attachments(st, req);
     let Some(message) = st.message_mut(message_id) else {
         return Reply::error(404, 10008, "Unknown Message");
     };
     match method {
         "GET" => Reply::ok(message.clone()),
-        "PATCH" if message["author"]["id"] != bot.as_str() => {
-            Reply::error(403, 50005, "Cannot edit a message authored by another user")
-        }
         "PATCH" => {
             if let Some(refusal) = check_message_body(req, &["content"], false) {
                 return refusal;
             }
             models::apply_edit(message, &req.payload, new_attachments);
             Reply::ok(message.clone())
-        }
-        "DELETE" => {
-            let id = message_id.to_string();
-            st.messages.retain(|m| m["id"] != id.as_str());
-            Reply::no_content()
         }
         _ => Reply::not_found(),
     }

@@ -144,7 +144,6 @@ pub(super) fn webhook_message(
     which: &str,
     req: &Decoded,
 ) -> Reply {
-    let new_attachments = attachments(st, req);
     let Some(record) = acknowledged_interaction(st, app, token) else {
         return Reply::error(404, 10015, "Unknown Webhook");
     };
@@ -159,26 +158,11 @@ pub(super) fn webhook_message(
     let Some(message_id) = message_id else {
         return Reply::error(404, 10008, "Unknown Message");
     };
-    let Some(message) = st
+    let in_channel = st
         .message_mut(message_id)
-        .filter(|m| m["channel_id"] == channel.as_str())
-    else {
+        .is_some_and(|m| m["channel_id"] == channel.as_str());
+    if !in_channel {
         return Reply::error(404, 10008, "Unknown Message");
-    };
-    match method {
-        "GET" => Reply::ok(message.clone()),
-        "PATCH" => {
-            if let Some(refusal) = check_message_body(req, &["content"], false) {
-                return refusal;
-            }
-            models::apply_edit(message, &req.payload, new_attachments);
-            Reply::ok(message.clone())
-        }
-        "DELETE" => {
-            let id = message_id.to_string();
-            st.messages.retain(|m| m["id"] != id.as_str());
-            Reply::no_content()
-        }
-        _ => Reply::not_found(),
     }
+    super::rest_channels::stored_message(st, method, message_id, req)
 }

@@ -236,6 +236,14 @@ async fn long_reply() {
     let first = bot.followup(id, 0).await;
     let second = bot.followup(id, 1).await;
     assert!(first.at < second.at);
+    // Parts arrive one after another: wait for the last (it carries the footer).
+    bot.wait_until("the part with the footer", || {
+        bot.followups(id)
+            .iter()
+            .any(|r| content(r).contains(FOOTER))
+            .then_some(())
+    })
+    .await;
     let bot_messages = bot.fake.messages_in(GENERAL);
     let parts: Vec<String> = bot
         .followups(id)

@@ -187,6 +187,7 @@ async fn store_writes(pipeline: &Pipeline, runs: usize) -> Vec<f64> {
         strategy: None,
         reasoning: Some(vec!["a".into()]),
         outcome: Outcome::Replied,
+        risk: Default::default(),
         latency_ms: 1,
         prompt_tokens: Some(100),
         completion_tokens: Some(20),

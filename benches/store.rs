@@ -70,6 +70,7 @@ fn synthetic(i: usize) -> (u64, NewInteraction) {
         strategy: Some(Strategy::ALL[i % 3]),
         reasoning: therapy.reasons().then_some(reasoning),
         outcome: Outcome::Replied,
+        risk: Default::default(),
         latency_ms: 900 + (i % 300) as u64,
         prompt_tokens: Some(420),
         completion_tokens: Some(130),

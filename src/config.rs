@@ -5,6 +5,7 @@
 
 use crate::chain::Therapy;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
 
@@ -114,6 +115,11 @@ pub struct Config {
     /// Ask the model for a second opinion on messages the crisis patterns
     /// did not flag; it can only escalate, never de-escalate.
     pub crisis_llm: bool,
+    /// Where the crisis classifier's embedding model lives; `None` only
+    /// when the operator set `COE_CRISIS_CLASSIFIER=off`.
+    pub crisis_classifier: Option<PathBuf>,
+    /// How long a support thread stays paused after a crisis reply.
+    pub crisis_pause: Duration,
     pub discord: DiscordConfig,
 }
 
@@ -249,9 +255,25 @@ impl Config {
                 .to_ascii_lowercase(),
             retention_days: number(&var, "COE_RETENTION_DAYS", 30, 1..=3650)? as u32,
             crisis_llm: flag(&var, "COE_CRISIS_LLM", false)?,
+            crisis_classifier: flag(&var, "COE_CRISIS_CLASSIFIER", true)?
+                .then(|| embed_model_dir(&var)),
+            crisis_pause: Duration::from_secs(
+                3600 * number(&var, "COE_CRISIS_PAUSE_HOURS", 24, 1..=720)?,
+            ),
             discord,
         })
     }
+}
+
+/// `COE_EMBED_MODEL_DIR`, else where `scripts/embed-model.sh` puts it.
+fn embed_model_dir(var: &impl Fn(&str) -> Option<String>) -> PathBuf {
+    if let Some(dir) = var("COE_EMBED_MODEL_DIR") {
+        return PathBuf::from(dir);
+    }
+    let cache = var("COE_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(var("HOME").unwrap_or_default()).join(".cache/coe-bot"));
+    cache.join("minilm-l6-v2")
 }
 
 fn snowflake(name: &'static str, raw: &str) -> Result<u64, ConfigError> {

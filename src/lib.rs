@@ -7,6 +7,7 @@ pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod discord;
+pub mod embed;
 pub mod eval;
 pub mod llm;
 pub mod pipeline;

@@ -1,12 +1,13 @@
 //! The one pipeline every front door (Discord, terminal) shares:
 //! intake limits → crisis gate → chain → sanitize → record.
 
-use crate::chain::{response_format, run_chain, ChainError, Strategy, Therapy, Turn};
+use crate::chain::{response_format, run_chain, Care, ChainError, Strategy, Therapy, Turn};
 use crate::config::{Config, JsonMode};
 use crate::llm::LlmClient;
-use crate::safety::crisis::{self, Concern};
 use crate::safety::crisis_llm;
-use crate::safety::helplines::crisis_reply;
+use crate::safety::gate::Gate;
+use crate::safety::helplines::{concern_check_in, crisis_reply, mention_line};
+use crate::safety::risk::{Risk, Tier};
 use crate::safety::sanitize::{leaks_prompt, sanitize_reply};
 use crate::store::anon::UserKeyer;
 use crate::store::{NewInteraction, Outcome, Source, Store};
@@ -43,6 +44,9 @@ pub struct Request<'a> {
     pub record: bool,
     /// Region whose helplines the crisis reply lists ("us", "uk", …).
     pub helpline_region: &'a str,
+    /// The gate's verdict when the front door already asked for it (to
+    /// decide rate limits); `None` lets the pipeline ask.
+    pub risk: Option<Risk>,
 }
 
 /// What the member is told, and what was learned on the way.
@@ -52,7 +56,8 @@ pub struct Response {
     /// Sanitized text for the member (front doors add their footer).
     pub reply: String,
     pub therapy: Therapy,
-    pub concern: Option<Concern>,
+    /// The gate's final verdict, the model screen included.
+    pub risk: Risk,
     pub emotion: Option<String>,
     pub reasoning: Vec<String>,
     pub strategy: Option<Strategy>,
@@ -72,6 +77,7 @@ pub struct Pipeline {
     llm: LlmClient,
     store: Store,
     keyer: Arc<UserKeyer>,
+    gate: Gate,
     response_format: Option<Value>,
     json_mode: JsonMode,
     store_reasoning: bool,
@@ -79,8 +85,9 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(config: &Config, llm: LlmClient, store: Store) -> Pipeline {
+    pub fn new(config: &Config, llm: LlmClient, store: Store, gate: Gate) -> Pipeline {
         Pipeline {
+            gate,
             response_format: response_format(config.llm.json_mode),
             json_mode: config.llm.json_mode,
             keyer: Arc::new(UserKeyer::new(config.hash_key.expose().as_bytes())),
@@ -99,6 +106,10 @@ impl Pipeline {
         &self.llm
     }
 
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
     /// The anonymous key of a member: the only form in which a person is stored.
     pub fn user_key(&self, member: &Member) -> String {
         match member {
@@ -115,7 +126,7 @@ impl Pipeline {
             outcome: Outcome::Replied,
             reply: String::new(),
             therapy,
-            concern: None,
+            risk: Risk::default(),
             emotion: None,
             reasoning: Vec::new(),
             strategy: None,
@@ -129,44 +140,16 @@ impl Pipeline {
         };
 
         let text = request.message.trim();
-        let assessment = crisis::assess(text);
         if text.is_empty() {
             response.outcome = Outcome::Refused;
             response.reply = EMPTY_INPUT_REPLY.into();
-        } else if let Some(concern) = assessment.concern {
-            // The gate comes before any model call: a person at risk gets
-            // the reviewed reply and helplines, never improvised text.
-            tracing::warn!(
-                concern = concern.as_str(),
-                rule = assessment.rule_id,
-                "crisis gate triggered"
-            );
-            response.outcome = Outcome::Crisis;
-            response.concern = Some(concern);
-            response.reply = crisis_reply(concern, request.helpline_region);
         } else {
-            let (message, truncated) = truncate_chars(text, MAX_INPUT_CHARS);
-            // The second opinion runs beside the chain, so it costs no
-            // latency; if it sees risk, the chain's reply is discarded.
-            let second_opinion = async {
-                self.crisis_llm
-                    && crisis_llm::model_sees_risk(&self.llm, self.json_mode, message).await
+            let risk = match request.risk {
+                Some(risk) => risk,
+                None => self.gate.assess(text).await,
             };
-            let (escalate, ()) = tokio::join!(
-                second_opinion,
-                self.run_chain_into(&mut response, request, message)
-            );
-            if escalate {
-                tracing::warn!("crisis second opinion escalated a message");
-                response.outcome = Outcome::Crisis;
-                response.concern = Some(Concern::SelfRisk);
-                response.reply = crisis_reply(Concern::SelfRisk, request.helpline_region);
-                response.strategy = None;
-            } else if truncated && response.outcome == Outcome::Replied {
-                response.reply.push_str(&format!(
-                    "\n\n(Your message was long, so I read the first {MAX_INPUT_CHARS} characters.)"
-                ));
-            }
+            self.answer_by_tier(&mut response, request, text, risk)
+                .await;
         }
         response.latency_ms = started.elapsed().as_millis() as u64;
         if request.record {
@@ -175,20 +158,88 @@ impl Pipeline {
         response
     }
 
-    async fn run_chain_into(&self, response: &mut Response, request: &Request<'_>, message: &str) {
+    /// What each tier gets: `crisis` the fixed reply and no model at all;
+    /// `concern` the model's reply written with extra care, then the fixed
+    /// check-in; `mention` the model's reply and a support line.
+    async fn answer_by_tier(
+        &self,
+        response: &mut Response,
+        request: &Request<'_>,
+        text: &str,
+        risk: Risk,
+    ) {
+        if risk.tier == Tier::Crisis {
+            return self.answer_crisis(response, request, risk);
+        }
+        let (message, truncated) = truncate_chars(text, MAX_INPUT_CHARS);
+        let care = if risk.tier == Tier::Concern {
+            Care::Heightened
+        } else {
+            Care::Usual
+        };
+        // The screen runs beside the chain, so it costs no latency.
+        let screen = async {
+            if self.crisis_llm {
+                crisis_llm::screen(&self.llm, self.json_mode, message).await
+            } else {
+                Risk::default()
+            }
+        };
+        let (screened, ()) = tokio::join!(
+            screen,
+            self.run_chain_into(response, request, care, message)
+        );
+        let risk = risk.max(screened);
+        if risk.tier == Tier::Crisis {
+            // Nothing the model wrote about this message is kept or shown.
+            response.emotion = None;
+            response.reasoning.clear();
+            response.strategy = None;
+            return self.answer_crisis(response, request, risk);
+        }
+        response.risk = risk;
+        if truncated && response.outcome == Outcome::Replied {
+            response.reply.push_str(&format!(
+                "\n\n(Your message was long, so I read the first {MAX_INPUT_CHARS} characters.)"
+            ));
+        }
+        let region = request.helpline_region;
+        match risk.tier {
+            Tier::Concern => push_paragraph(&mut response.reply, &concern_check_in(region)),
+            Tier::Mention => push_paragraph(&mut response.reply, &mention_line(region)),
+            Tier::None | Tier::Crisis => {}
+        }
+    }
+
+    /// The gate comes before any model text: a person at risk gets the
+    /// reviewed reply and helplines, never improvised words.
+    fn answer_crisis(&self, response: &mut Response, request: &Request<'_>, risk: Risk) {
+        tracing::warn!(
+            kind = risk.kind.as_str(),
+            layer = risk.layer.map(|l| l.as_str()),
+            rule = risk.rule_id,
+            score = risk.score,
+            "crisis gate triggered"
+        );
+        response.outcome = Outcome::Crisis;
+        response.risk = risk;
+        response.reply = crisis_reply(risk.kind, request.helpline_region);
+    }
+
+    async fn run_chain_into(
+        &self,
+        response: &mut Response,
+        request: &Request<'_>,
+        care: Care,
+        message: &str,
+    ) {
         let therapy = request.therapy;
-        // Earlier crisis messages stay out of the model's context too: the
-        // gate's promise is that crisis text is never improvised upon.
-        let history: Vec<Turn> = request
-            .history
-            .iter()
-            .filter(|turn| !turn.from_member || crisis::assess(&turn.text).concern.is_none())
-            .cloned()
-            .collect();
+        let history = self.safe_history(request.history).await;
         let run = run_chain(
             &self.llm,
             self.response_format.as_ref(),
             therapy,
+            care,
             &history,
             message,
         )
@@ -227,6 +278,24 @@ impl Pipeline {
         }
     }
 
+    /// Earlier crisis and concern messages stay out of the model's context:
+    /// the gate's promise is that such words are never improvised upon.
+    async fn safe_history(&self, history: &[Turn]) -> Vec<Turn> {
+        let member_texts: Vec<&str> = history
+            .iter()
+            .filter(|t| t.from_member)
+            .map(|t| t.text.as_str())
+            .collect();
+        let mut risks = self.gate.assess_many(&member_texts).await.into_iter();
+        history
+            .iter()
+            .filter(|turn| {
+                !turn.from_member || risks.next().is_some_and(|r| r.tier < Tier::Concern)
+            })
+            .cloned()
+            .collect()
+    }
+
     /// Writes the anonymized row. A storage failure is logged, never shown
     /// to the member: they still get their reply.
     async fn record(&self, request: &Request<'_>, response: &Response) -> Option<i64> {
@@ -249,6 +318,7 @@ impl Pipeline {
             strategy: response.strategy,
             reasoning: keep_reasoning.then(|| response.reasoning.clone()),
             outcome: response.outcome,
+            risk: response.risk,
             latency_ms: response.latency_ms,
             prompt_tokens: response.prompt_tokens,
             completion_tokens: response.completion_tokens,
@@ -261,6 +331,23 @@ impl Pipeline {
             }
         }
     }
+}
+
+/// The reply a tier gets without the model, for when the model cannot be
+/// used (shutdown): a crisis its fixed reply, a concern the check-in alone.
+pub fn fixed_reply(risk: &Risk, helpline_region: &str) -> Option<String> {
+    match risk.tier {
+        Tier::Crisis => Some(crisis_reply(risk.kind, helpline_region)),
+        Tier::Concern => Some(concern_check_in(helpline_region)),
+        Tier::Mention | Tier::None => None,
+    }
+}
+
+fn push_paragraph(reply: &mut String, paragraph: &str) {
+    if !reply.is_empty() {
+        reply.push_str("\n\n");
+    }
+    reply.push_str(paragraph);
 }
 
 /// The first `max` characters, and whether anything was cut.

@@ -281,6 +281,7 @@ async fn report_summarizes_recorded_rows_without_user_keys() {
             strategy,
             reasoning: None,
             outcome: Outcome::Replied,
+        risk: Default::default(),
             latency_ms: 5,
             prompt_tokens: None,
             completion_tokens: None,

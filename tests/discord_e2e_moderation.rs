@@ -29,6 +29,7 @@ async fn seed(bot: &TestBot) {
         strategy: Some(Strategy::ALL[i % 3]),
         reasoning: Some(vec![reasoning]),
         outcome: Outcome::Replied,
+        risk: Default::default(),
         latency_ms: 100 + i as u64,
         prompt_tokens: Some(10),
         completion_tokens: Some(5),

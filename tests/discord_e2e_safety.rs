@@ -6,7 +6,8 @@ mod support;
 
 use coe_bot::chain::Therapy;
 use coe_bot::discord::reply_chunks;
-use coe_bot::safety::crisis::{assess, Concern};
+use coe_bot::safety::crisis::assess;
+use coe_bot::safety::risk::{RiskKind, Tier};
 use coe_bot::safety::helplines::crisis_reply;
 use coe_bot::store::Verdict;
 use serde_json::{json, Value};
@@ -67,8 +68,9 @@ async fn crisis() {
         (&alice, second_text),
         (&bob, first_text),
     ] {
-        let concern = assess(text).concern.expect("the gate flags this sentence");
-        let expected = reply_chunks(&crisis_reply(concern, "us"));
+        let risk = assess(text);
+        assert_eq!(risk.tier, Tier::Crisis, "the patterns flag {text:?}");
+        let expected = reply_chunks(&crisis_reply(risk.kind, "us"));
         let message = bot.say(who, SUPPORT, text).await;
         let first = bot.message_in(message, &expected[0]).await;
         assert!(
@@ -211,7 +213,7 @@ async fn optout() {
 
     // A crisis still gets the helplines, and still nothing is recorded.
     let crisis = bot.say(&alice, SUPPORT, "honestly i want to kms").await;
-    let expected = reply_chunks(&crisis_reply(Concern::SelfRisk, "us"));
+    let expected = reply_chunks(&crisis_reply(RiskKind::SelfRisk, "us"));
     bot.message_in(crisis, &expected[0]).await;
     assert_eq!(
         bot.rows_of(&alice).await,
@@ -266,9 +268,10 @@ async fn rate_limit() {
 
     // Past the limit, a crisis message still gets the crisis reply (it needs no model call).
     let crisis_text = "i want to kms";
-    let concern = assess(crisis_text).concern.expect("a crisis sentence");
+    let risk = assess(crisis_text);
+    assert_eq!(risk.tier, Tier::Crisis, "a crisis sentence");
     let crisis = bot.say(&alice, SUPPORT, crisis_text).await;
-    let expected = reply_chunks(&crisis_reply(concern, "us"));
+    let expected = reply_chunks(&crisis_reply(risk.kind, "us"));
     bot.message_in(crisis, &expected[0]).await;
 
     let other = bot.say(&bob(), SUPPORT, "Different person here.").await;

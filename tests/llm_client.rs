@@ -2,7 +2,7 @@
 //! server: success, retries, timeouts, garbage, and JSON modes.
 
 use coe_bot::chain::response_format;
-use coe_bot::chain::{run_chain, ChainError, Strategy, Therapy};
+use coe_bot::chain::{run_chain, Care, ChainError, Strategy, Therapy};
 use coe_bot::config::{JsonMode, LlmConfig, Secret};
 use coe_bot::llm::{ChatMessage, LlmClient, LlmError, Role};
 use serde_json::json;
@@ -226,7 +226,7 @@ async fn chain_reads_a_wrong_strategy_as_unknown() {
         .mount(&server)
         .await;
     let client = LlmClient::new(&config(&server)).unwrap();
-    let run = run_chain(&client, None, Therapy::Base, &[], "I feel low").await;
+    let run = run_chain(&client, None, Therapy::Base, Care::Usual, &[], "I feel low").await;
     let output = run.result.unwrap();
     assert_eq!(output.strategy, None);
     assert_eq!(output.reply, "Try a walk.");
@@ -245,7 +245,7 @@ async fn chain_repairs_an_unreadable_answer_once() {
         .mount(&server)
         .await;
     let client = LlmClient::new(&config(&server)).unwrap();
-    let run = run_chain(&client, None, Therapy::Cbt, &[], "I failed").await;
+    let run = run_chain(&client, None, Therapy::Cbt, Care::Usual, &[], "I failed").await;
     let output = run.result.unwrap();
     assert_eq!(output.strategy, Some(Strategy::Interpretation));
     assert_eq!(
@@ -272,7 +272,7 @@ async fn chain_gives_up_after_one_repair() {
         .mount(&server)
         .await;
     let client = LlmClient::new(&config(&server)).unwrap();
-    let run = run_chain(&client, None, Therapy::Dbt, &[], "I failed").await;
+    let run = run_chain(&client, None, Therapy::Dbt, Care::Usual, &[], "I failed").await;
     assert!(
         matches!(run.result, Err(ChainError::Parse(_))),
         "{:?}",

@@ -16,7 +16,7 @@ const MEMBER_ID: u64 = 987_654_321_012_345_678;
 async fn pipeline_for(llm: &MockServer, dir: &tempfile::TempDir) -> Pipeline {
     let config = config(llm, dir.path(), &[]);
     let store = Store::open(&config.database_url).await.unwrap();
-    Pipeline::new(&config, LlmClient::new(&config.llm).unwrap(), store)
+    Pipeline::new(&config, LlmClient::new(&config.llm).unwrap(), store, common::gate())
 }
 
 fn request<'a>(message: &'a str, history: &'a [Turn]) -> Request<'a> {
@@ -291,7 +291,7 @@ async fn screened_pipeline(risk: &'static str, dir: &tempfile::TempDir) -> (Mock
         .await;
     let config = config(&llm, dir.path(), &[("COE_CRISIS_LLM", "on")]);
     let store = Store::open(&config.database_url).await.unwrap();
-    let pipeline = Pipeline::new(&config, LlmClient::new(&config.llm).unwrap(), store);
+    let pipeline = Pipeline::new(&config, LlmClient::new(&config.llm).unwrap(), store, common::gate());
     (llm, pipeline)
 }
 

@@ -26,6 +26,7 @@ fn row(guild: u64, user_key: &str, therapy: Therapy, strategy: Option<Strategy>)
             "Call me at +44 7700 900123 or see https://example.com/x".into(),
         ]),
         outcome: Outcome::Replied,
+        risk: Default::default(),
         latency_ms: 12,
         prompt_tokens: Some(10),
         completion_tokens: Some(5),

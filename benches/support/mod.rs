@@ -43,6 +43,9 @@ pub fn config(llm_base_url: &str, db: &Path, extra: &[(&str, &str)]) -> Config {
     vars.insert("LLM_RETRY_BASE_MS".into(), "0".into());
     vars.insert("LLM_TIMEOUT_SECS".into(), "60".into());
     vars.insert("DATABASE_URL".into(), format!("sqlite://{}", db.display()));
+    if let Ok(dir) = std::env::var("COE_EMBED_MODEL_DIR") {
+        vars.insert("COE_EMBED_MODEL_DIR".into(), dir);
+    }
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }
@@ -53,7 +56,8 @@ pub fn config(llm_base_url: &str, db: &Path, extra: &[(&str, &str)]) -> Config {
 pub async fn pipeline(config: &Config) -> Pipeline {
     let store = Store::open(&config.database_url).await.expect("open store");
     let llm = LlmClient::new(&config.llm).expect("LLM client");
-    Pipeline::new(config, llm, store)
+    let gate = coe_bot::cli::open_gate(config).expect("crisis classifier (run scripts/embed-model.sh)");
+    Pipeline::new(config, llm, store, gate)
 }
 
 /// A plain HTTP client for the "bare" baselines, without proxies (loopback only).

@@ -8,7 +8,7 @@ mod therapy;
 
 pub use parse::{parse_output, ChainOutput, ParseError};
 pub use prompt::{
-    as_member_data, build_messages, output_schema, repair_messages, response_format, Turn,
+    as_member_data, build_messages, output_schema, repair_messages, response_format, Care, Turn,
     MAX_HISTORY_TURNS,
 };
 pub use run::{run_chain, ChainError, ChainRun};

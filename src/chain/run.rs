@@ -1,7 +1,7 @@
 //! One run of the chain: the LLM call, parsing, and one repair attempt.
 
 use super::{
-    build_messages, parse_output, repair_messages, ChainOutput, ParseError, Therapy, Turn,
+    build_messages, parse_output, repair_messages, Care, ChainOutput, ParseError, Therapy, Turn,
 };
 use crate::llm::{LlmClient, LlmError};
 use serde_json::Value;
@@ -31,6 +31,7 @@ pub async fn run_chain(
     llm: &LlmClient,
     response_format: Option<&Value>,
     therapy: Therapy,
+    care: Care,
     history: &[Turn],
     message: &str,
 ) -> ChainRun {
@@ -42,7 +43,7 @@ pub async fn run_chain(
         completion_tokens: None,
         elapsed: Duration::ZERO,
     };
-    let mut messages = build_messages(therapy, history, message);
+    let mut messages = build_messages(therapy, care, history, message);
     for attempt in 0..2 {
         let completion = match llm.complete(&messages, response_format).await {
             Ok(completion) => completion,

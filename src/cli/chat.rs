@@ -102,6 +102,7 @@ impl Session {
             history,
             record: true,
             helpline_region: &self.region,
+            risk: None,
         };
         self.pipeline.respond(&request).await
     }
@@ -121,6 +122,12 @@ fn print_response(response: &Response, args: &ChatArgs) {
             "prompt_tokens": response.prompt_tokens,
             "completion_tokens": response.completion_tokens,
             "outcome": response.outcome,
+            "risk": {
+                "tier": response.risk.tier,
+                "layer": response.risk.layer,
+                "rule": response.risk.rule_id,
+                "score": response.risk.score,
+            },
         });
         println!("{object}");
         return;
@@ -136,10 +143,11 @@ fn print_response(response: &Response, args: &ChatArgs) {
     let strategy = response.strategy.map_or("unknown", |s| s.as_str());
     let emotion = response.emotion.as_deref().unwrap_or("unknown");
     println!(
-        "strategy: {strategy} · emotion: {emotion} · therapy: {} (prompt {}) · {} · {} ms",
+        "strategy: {strategy} · emotion: {emotion} · therapy: {} (prompt {}) · {} · risk {} · {} ms",
         response.therapy,
         response.prompt_version,
         response.outcome.as_str(),
+        response.risk.tier,
         response.latency_ms
     );
 }

@@ -3,12 +3,15 @@
 
 mod chat;
 mod eval;
+mod gate;
 mod run;
 
 use crate::chain::Therapy;
 use crate::config::Config;
 use crate::llm::LlmClient;
 use crate::pipeline::Pipeline;
+use crate::safety::classifier::Classifier;
+use crate::safety::gate::Gate;
 use crate::store::Store;
 use clap::{Parser, Subcommand};
 
@@ -37,6 +40,9 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Summarize what the bot recorded: strategy mix, outcomes, verdicts per therapy.
     Report(eval::ReportArgs),
+    /// The crisis gate's classifier: retrain its head, validate on labelled posts.
+    #[command(subcommand)]
+    Gate(gate::GateCommand),
 }
 
 impl Command {
@@ -44,7 +50,11 @@ impl Command {
     /// errors, so logs would only repeat them.
     pub fn default_log_filter(&self) -> &'static str {
         match self {
-            Command::Chat(_) | Command::Therapies | Command::Purge | Command::Report(_) => "off",
+            Command::Chat(_)
+            | Command::Therapies
+            | Command::Purge
+            | Command::Report(_)
+            | Command::Gate(_) => "off",
             Command::Eval(_) => "error",
             Command::Run => "info,serenity=warn,poise=warn",
         }
@@ -62,6 +72,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Purge => run::purge(Config::from_env()?).await,
         Command::Eval(args) => eval::eval(args).await,
         Command::Report(args) => eval::report(args).await,
+        Command::Gate(command) => gate::run(command).await,
     }
 }
 
@@ -70,8 +81,26 @@ async fn open_pipeline() -> anyhow::Result<(Config, Pipeline)> {
     let config = Config::from_env()?;
     let store = Store::open(&config.database_url).await?;
     let llm = LlmClient::new(&config.llm)?;
-    let pipeline = Pipeline::new(&config, llm, store);
+    let pipeline = Pipeline::new(&config, llm, store, open_gate(&config)?);
     Ok((config, pipeline))
+}
+
+/// The gate with its classifier, unless the operator turned it off.
+pub fn open_gate(config: &Config) -> anyhow::Result<Gate> {
+    match &config.crisis_classifier {
+        Some(dir) => Ok(Gate::new(Classifier::load(dir)?)),
+        None => {
+            tracing::warn!(
+                "COE_CRISIS_CLASSIFIER=off: the crisis gate runs on patterns alone and misses \
+                 wording nobody wrote down; run scripts/embed-model.sh and remove the setting"
+            );
+            eprintln!(
+                "coe-bot: warning: the crisis classifier is off (COE_CRISIS_CLASSIFIER=off); \
+                 the gate uses patterns only"
+            );
+            Ok(Gate::patterns_only())
+        }
+    }
 }
 
 fn therapies_table() -> String {

@@ -1,16 +1,20 @@
 //! Gateway events: plain messages in support channels and their threads,
 //! and the part of answering a member that slash commands share.
 
+use super::alerts::alert_moderators;
 use super::commands::SLOW_DOWN;
+use super::in_flight::InFlightGuard;
 use super::reply::{reply_chunks, send_in_channel, without_footer};
 use super::{Data, Error};
 use crate::chain::{Therapy, Turn, MAX_HISTORY_TURNS};
-use crate::pipeline::{Member, Request};
-use crate::store::{Outcome, Source};
+use crate::pipeline::{fixed_reply, Member, Request};
+use crate::safety::helplines::thread_paused;
+use crate::safety::risk::{Risk, Tier};
+use crate::store::{GuildSettings, Outcome, Source};
 use poise::serenity_prelude as serenity;
 use serenity::{
-    AutoArchiveDuration, Channel, ChannelId, ChannelType, CreateAllowedMentions, CreateMessage,
-    CreateThread, FullEvent, GetMessages, GuildId, Message, MessageId, RoleId,
+    AutoArchiveDuration, Channel, ChannelId, ChannelType, CreateThread, FullEvent, GetMessages,
+    GuildId, Message, MessageId,
 };
 
 pub async fn on_event(
@@ -34,11 +38,15 @@ pub struct Incoming<'a> {
     pub therapy: Option<Therapy>,
     pub text: &'a str,
     pub history: &'a [Turn],
+    /// The gate's verdict, judged once by the front door.
+    pub risk: Risk,
 }
 
 /// What to send back, and the row to mark if sending fails.
 pub struct Answer {
     pub reply: String,
+    /// The final tier, the model screen included.
+    pub tier: Tier,
     interaction_id: Option<i64>,
 }
 
@@ -57,26 +65,80 @@ impl Answer {
     }
 }
 
+/// Whether the model may be used for this answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Full,
+    /// Shutting down: only tiers with a fixed reply (crisis, concern) are
+    /// answered, since they need no model.
+    FixedOnly,
+}
+
 /// Runs the pipeline with the guild's settings and the member's consent,
-/// and alerts moderators when the crisis gate fired.
+/// and alerts moderators when the gate saw risk. `None`: nothing to send.
 pub async fn respond_to_member(
     data: &Data,
     ctx: &serenity::Context,
     incoming: &Incoming<'_>,
-) -> Answer {
-    let store = data.pipeline.store();
-    let settings = match incoming.guild_id {
-        Some(guild) => store
-            .guild_settings(guild.get())
-            .await
-            .unwrap_or_else(|error| {
-                tracing::error!(%error, "could not read guild settings; using defaults");
-                Default::default()
-            }),
-        None => Default::default(),
+    working: &InFlightGuard,
+    mode: Mode,
+) -> Option<Answer> {
+    let settings = guild_settings(data, incoming.guild_id).await;
+    let region = settings
+        .helpline_region
+        .clone()
+        .unwrap_or_else(|| data.config.helpline_region.clone());
+    let (answer, risk) = match mode {
+        Mode::FixedOnly => {
+            let reply = fixed_reply(&incoming.risk, &region)?;
+            let answer = Answer {
+                reply,
+                tier: incoming.risk.tier,
+                interaction_id: None,
+            };
+            (answer, incoming.risk)
+        }
+        Mode::Full => {
+            let response = data
+                .pipeline
+                .respond(&request(data, incoming, &settings, &region).await)
+                .await;
+            let answer = Answer {
+                reply: response.reply,
+                tier: response.risk.tier,
+                interaction_id: response.interaction_id,
+            };
+            (answer, response.risk)
+        }
     };
+    alert_moderators(data, &ctx.http, incoming, &settings, &risk, working);
+    Some(answer)
+}
+
+async fn guild_settings(data: &Data, guild: Option<GuildId>) -> GuildSettings {
+    let Some(guild) = guild else {
+        return GuildSettings::default();
+    };
+    data.pipeline
+        .store()
+        .guild_settings(guild.get())
+        .await
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "could not read guild settings; using defaults");
+            Default::default()
+        })
+}
+
+async fn request<'a>(
+    data: &Data,
+    incoming: &'a Incoming<'a>,
+    settings: &GuildSettings,
+    region: &'a str,
+) -> Request<'a> {
     let member = Member::Discord(incoming.author);
-    let opted_out = store
+    let opted_out = data
+        .pipeline
+        .store()
         .is_opted_out(&data.pipeline.user_key(&member))
         .await
         .unwrap_or_else(|error| {
@@ -84,11 +146,7 @@ pub async fn respond_to_member(
             tracing::error!(%error, "could not read opt-out; not recording");
             true
         });
-    let region = settings
-        .helpline_region
-        .clone()
-        .unwrap_or_else(|| data.config.helpline_region.clone());
-    let request = Request {
+    Request {
         source: incoming.source,
         guild_id: incoming.guild_id.map(GuildId::get),
         member,
@@ -99,64 +157,9 @@ pub async fn respond_to_member(
         message: incoming.text,
         history: incoming.history,
         record: !opted_out,
-        helpline_region: &region,
-    };
-    let response = data.pipeline.respond(&request).await;
-    if let (Some(concern), Some(channel)) = (response.concern, settings.alert_channel_id) {
-        if data.alerts.allow(incoming.author) {
-            let role = settings.moderator_role_id.map(RoleId::new);
-            // Spawned: the person at risk must not wait on the moderators' message.
-            let alert = crisis_alert(incoming, concern.as_str(), role);
-            let http = ctx.http.clone();
-            tokio::spawn(async move {
-                if let Err(error) = ChannelId::new(channel).send_message(&http, alert).await {
-                    tracing::error!(%error, "could not send crisis alert");
-                }
-            });
-        } else {
-            tracing::info!("crisis alert suppressed by the per-member cooldown");
-        }
+        helpline_region: region,
+        risk: Some(incoming.risk),
     }
-    Answer {
-        reply: response.reply,
-        interaction_id: response.interaction_id,
-    }
-}
-
-/// A private note to moderators: where to look, never what was written.
-fn crisis_alert(incoming: &Incoming<'_>, concern: &str, role: Option<RoleId>) -> CreateMessage {
-    let guild = incoming.guild_id.map_or(0, GuildId::get);
-    let link = match incoming.message_id {
-        Some(message) => format!(
-            "https://discord.com/channels/{guild}/{}/{message}",
-            incoming.channel_id
-        ),
-        None => format!(
-            "https://discord.com/channels/{guild}/{}",
-            incoming.channel_id
-        ),
-    };
-    let ping = role.map(|r| format!("<@&{r}> ")).unwrap_or_default();
-    let via = if incoming.source == Source::Slash {
-        "/coe"
-    } else {
-        "a support channel"
-    };
-    let text = format!(
-        "{ping}**Possible crisis ({concern})** in <#{}> via {via}: {link}\n\
-         The member received the crisis reply with helplines. Please check in with care.",
-        incoming.channel_id
-    );
-    // Only the moderator role may be pinged, never anyone else.
-    CreateMessage::new()
-        .content(text)
-        .allowed_mentions(CreateAllowedMentions::new().roles(role))
-}
-
-/// Whether the crisis gate would fire: such messages skip rate limits and
-/// opt-outs, because a person at risk must always get the helplines.
-pub fn is_crisis(text: &str) -> bool {
-    crate::safety::crisis::assess(text).concern.is_some()
 }
 
 async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
@@ -188,17 +191,20 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
     }
     let author = msg.author.id.get();
     let key = data.pipeline.user_key(&Member::Discord(author));
-    // Opted-out members are left alone, except that a crisis still gets
-    // the helplines (nothing is recorded for them either way).
-    // Judged once here; the pipeline's own gate decides the reply.
-    let crisis = is_crisis(&msg.content);
-    if store.is_opted_out(&key).await.unwrap_or(true) && !crisis {
+    // Judged once here; the pipeline uses the same verdict. Opted-out and
+    // rate-limited members are left alone, except that a crisis still gets
+    // the helplines (nothing is recorded for opted-out members either way).
+    let risk = data.pipeline.gate().assess(&msg.content).await;
+    let urgent = risk.tier == Tier::Crisis;
+    if store.is_opted_out(&key).await.unwrap_or(true) && !urgent {
         return;
     }
-    let Some(_working) = data.in_flight.enter() else {
-        return;
+    let (working, mode) = match data.in_flight.enter() {
+        Some(working) => (working, Mode::Full),
+        None if risk.tier.shows_helplines() => (data.in_flight.enter_urgent(), Mode::FixedOnly),
+        None => return,
     };
-    if !data.limiter.allow(author) && !crisis {
+    if !data.limiter.allow(author) && !urgent {
         if data.slow_down_notices.allow(author) {
             let notice = [SLOW_DOWN.to_string()];
             let _ = send_in_channel(&ctx.http, msg.channel_id, &notice, Some(msg.id)).await;
@@ -206,6 +212,9 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
         return;
     }
     let _typing = msg.channel_id.start_typing(&ctx.http);
+    if thread_parent.is_some() && !urgent && thread_is_paused(data, msg.channel_id).await {
+        return answer_paused_thread(ctx, data, guild_id, msg).await;
+    }
     let history = match thread_parent {
         Some(parent) => thread_history(ctx, msg, parent).await,
         None => Vec::new(),
@@ -219,11 +228,27 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
         therapy: None,
         text: &msg.content,
         history: &history,
+        risk,
     };
-    let answer = respond_to_member(data, ctx, &incoming).await;
+    let Some(answer) = respond_to_member(data, ctx, &incoming, &working, mode).await else {
+        return;
+    };
+    deliver(ctx, data, msg, thread_parent.is_some(), &answer).await;
+}
+
+/// Sends the answer in the thread (a new one for a channel message), and
+/// pauses that thread when the answer was a crisis reply.
+async fn deliver(
+    ctx: &serenity::Context,
+    data: &Data,
+    msg: &Message,
+    in_thread: bool,
+    answer: &Answer,
+) {
     let chunks = reply_chunks(&answer.reply);
-    let sent = if thread_parent.is_some() {
-        send_in_channel(&ctx.http, msg.channel_id, &chunks, None).await
+    let (sent, thread) = if in_thread {
+        let sent = send_in_channel(&ctx.http, msg.channel_id, &chunks, None).await;
+        (sent, Some(msg.channel_id))
     } else {
         let thread = CreateThread::new("Peer support")
             .kind(ChannelType::PublicThread)
@@ -233,16 +258,60 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
             .create_thread_from_message(&ctx.http, msg.id, thread)
             .await
         {
-            Ok(thread) => send_in_channel(&ctx.http, thread.id, &chunks, None).await,
+            Ok(thread) => (
+                send_in_channel(&ctx.http, thread.id, &chunks, None).await,
+                Some(thread.id),
+            ),
             Err(error) => {
                 tracing::info!(%error, "cannot start a thread here; replying in the channel");
-                send_in_channel(&ctx.http, msg.channel_id, &chunks, Some(msg.id)).await
+                let sent = send_in_channel(&ctx.http, msg.channel_id, &chunks, Some(msg.id)).await;
+                (sent, None)
             }
         }
     };
     if let Err(error) = sent {
         tracing::error!(%error, "could not deliver a support-channel reply");
         answer.mark_undelivered(data).await;
+    }
+    if let (Tier::Crisis, Some(thread), Some(guild)) = (answer.tier, thread, msg.guild_id) {
+        let until = chrono::Utc::now() + data.config.crisis_pause;
+        if let Err(error) = data
+            .pipeline
+            .store()
+            .pause_thread(guild.get(), thread.get(), until)
+            .await
+        {
+            tracing::error!(%error, "could not pause a thread after a crisis reply");
+        }
+    }
+}
+
+async fn thread_is_paused(data: &Data, thread: ChannelId) -> bool {
+    data.pipeline
+        .store()
+        .is_thread_paused(thread.get())
+        .await
+        .unwrap_or_else(|error| {
+            // Unknown: err on the side of not improvising.
+            tracing::error!(%error, "could not read thread pause; treating as paused");
+            true
+        })
+}
+
+/// A paused thread gets a short, fixed pointer to people, not model text.
+async fn answer_paused_thread(
+    ctx: &serenity::Context,
+    data: &Data,
+    guild_id: GuildId,
+    msg: &Message,
+) {
+    let settings = guild_settings(data, Some(guild_id)).await;
+    let region = settings
+        .helpline_region
+        .unwrap_or_else(|| data.config.helpline_region.clone());
+    let chunks = reply_chunks(&thread_paused(&region));
+    if let Err(error) = send_in_channel(&ctx.http, msg.channel_id, &chunks, None).await {
+        tracing::error!(%error, "could not answer in a paused thread");
     }
 }
 

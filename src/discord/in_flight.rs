@@ -41,6 +41,16 @@ impl InFlight {
         (!self.inner.closed.load(Ordering::SeqCst)).then_some(guard)
     }
 
+    /// Counted even while shutting down: for a crisis or concern message,
+    /// whose fixed reply needs no model and must not be dropped. The drain
+    /// still waits for it (within its grace).
+    pub fn enter_urgent(&self) -> InFlightGuard {
+        self.inner.count.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard {
+            inner: self.inner.clone(),
+        }
+    }
+
     pub fn count(&self) -> usize {
         self.inner.count.load(Ordering::SeqCst)
     }
@@ -61,6 +71,17 @@ impl InFlight {
         match drained.await {
             Ok(()) => 0,
             Err(_) => self.count(),
+        }
+    }
+}
+
+impl InFlightGuard {
+    /// Another guard for work this one spawned (a moderator alert), so
+    /// shutdown waits for that too.
+    pub fn also(&self) -> InFlightGuard {
+        self.inner.count.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard {
+            inner: self.inner.clone(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! moderator tools. It maps Discord events onto the shared pipeline and
 //! never builds SQL itself.
 
+mod alerts;
 mod bot;
 mod checks;
 mod commands;

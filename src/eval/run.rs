@@ -5,9 +5,10 @@
 use super::dataset::{self, EvalItem, TieRule};
 use super::metrics::{bootstrap_ci, compute, DEFAULT_RESAMPLES};
 use super::report::{self, Report, RunInfo, TherapyResult};
-use crate::chain::{run_chain, ChainError, Therapy};
+use crate::chain::{run_chain, Care, ChainError, Therapy};
 use crate::llm::LlmClient;
 use crate::safety::crisis;
+use crate::safety::risk::Tier;
 use crate::store::{EvalItemRow, EvalOutcome, Store};
 use futures::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -74,7 +75,7 @@ pub async fn run_eval(
     // on every seeker post. Judged once per post, not once per therapy.
     let flagged: Vec<bool> = items
         .iter()
-        .map(|item| crisis::assess(&item.seeker_post).concern.is_some())
+        .map(|item| crisis::assess(&item.seeker_post).tier == Tier::Crisis)
         .collect();
     let finished = store.finished_eval_items(&info.run_id).await?;
     let pending: Vec<(&EvalItem, bool, Therapy)> = therapies
@@ -257,7 +258,7 @@ async fn evaluate(
     therapy: Therapy,
     crisis_flagged: bool,
 ) -> EvalItemRow {
-    let run = run_chain(llm, response_format, therapy, &[], &item.seeker_post).await;
+    let run = run_chain(llm, response_format, therapy, Care::Usual, &[], &item.seeker_post).await;
     let (outcome, predicted, emotion, reply) = match run.result {
         Ok(output) => (
             EvalOutcome::Replied,

@@ -7,58 +7,39 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
 use regex::{Captures, Match, Regex};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// What kind of crisis a message shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Concern {
-    SelfRisk,
-    OtherPerson,
-    DangerToOthers,
-}
+use super::risk::{Layer, Risk, RiskKind, Tier};
 
-impl Concern {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Concern::SelfRisk => "self_risk",
-            Concern::OtherPerson => "other_person",
-            Concern::DangerToOthers => "danger_to_others",
-        }
-    }
-
-    /// Lower wins when one message matches several categories.
-    fn rank(self) -> u8 {
-        match self {
-            Concern::SelfRisk => 0,
-            Concern::DangerToOthers => 1,
-            Concern::OtherPerson => 2,
-        }
-    }
-}
-
-/// The gate's verdict. `rule_id` is for logs: it never contains message text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Assessment {
-    pub concern: Option<Concern>,
-    pub rule_id: Option<&'static str>,
-}
-
-/// Assesses one message. Scans at most the configured number of characters.
-pub fn assess(text: &str) -> Assessment {
+/// Assesses one message with the patterns alone (the first layer of the
+/// gate). Scans at most the configured number of characters.
+pub fn assess(text: &str) -> Risk {
     let lex: &'static Lexicon = &LEXICON;
     let base = normalize(text, lex.settings.max_scan_chars);
     // Elongations are tried squeezed to one and to two letters ("diiie", "killll").
     let mut variants = vec![squeeze(&base, 1), squeeze(&base, 2)];
     variants.dedup();
-    let best = variants
-        .iter()
-        .filter_map(|v| lex.scan(v))
-        .min_by_key(|(c, _)| c.rank());
-    Assessment {
-        concern: best.map(|(c, _)| c),
-        rule_id: best.map(|(_, id)| id),
+    let best = variants.iter().filter_map(|v| lex.scan(v)).max_by_key(priority);
+    match best {
+        Some(hit) => Risk {
+            rule_id: Some(hit.rule_id),
+            ..Risk::from_layer(Layer::Patterns, hit.tier, hit.kind)
+        },
+        None => Risk::default(),
     }
+}
+
+/// One accepted pattern hit.
+#[derive(Clone, Copy)]
+struct Hit {
+    tier: Tier,
+    kind: RiskKind,
+    rule_id: &'static str,
+}
+
+/// Highest tier first, then self-risk before danger before another person.
+fn priority(hit: &Hit) -> (Tier, std::cmp::Reverse<u8>) {
+    (hit.tier, std::cmp::Reverse(hit.kind.rank()))
 }
 
 const PATTERNS_TOML: &str = include_str!("../../data/crisis_patterns.toml");
@@ -115,7 +96,10 @@ struct Grammar<R> {
 #[serde(deny_unknown_fields)]
 struct RawRule {
     id: String,
-    category: Concern,
+    category: RiskKind,
+    /// The tier a plain hit proposes; context can only soften it.
+    #[serde(default = "crisis_tier")]
+    tier: Tier,
     #[serde(default)]
     first_person: bool,
     #[serde(default = "default_true")]
@@ -128,6 +112,10 @@ struct RawRule {
 
 fn default_true() -> bool {
     true
+}
+
+fn crisis_tier() -> Tier {
+    Tier::Crisis
 }
 
 struct Rule {
@@ -172,7 +160,7 @@ impl Lexicon {
             if r.note.trim().is_empty() || r.examples.is_empty() {
                 return fail("needs a note and at least one example");
             }
-            if r.first_person && r.category != Concern::SelfRisk {
+            if r.first_person && r.category != RiskKind::SelfRisk {
                 return fail("`first_person` only applies to self_risk rules");
             }
             let regex = compile(&r.id, &r.pattern)?;
@@ -197,23 +185,22 @@ impl Lexicon {
         })
     }
 
-    /// The highest-priority accepted hit in one normalized variant (first in file order
-    /// on ties, so rule ids in logs are stable).
-    fn scan(&'static self, text: &str) -> Option<(Concern, &'static str)> {
+    /// The highest-priority accepted hit in one normalized variant (first in
+    /// file order on ties, so rule ids in logs are stable).
+    fn scan(&'static self, text: &str) -> Option<Hit> {
         let recovered = self.g.recovered.is_match(text);
-        self.rules
-            .iter()
-            .flat_map(|rule| {
-                rule.regex
-                    .find_iter(text)
-                    .filter_map(move |m| self.judge(rule, text, m, recovered))
-                    .map(move |c| (c, rule.raw.id.as_str()))
-            })
-            .min_by_key(|(c, _)| c.rank())
+        let hits = self.rules.iter().flat_map(|rule| {
+            rule.regex
+                .find_iter(text)
+                .filter_map(move |m| self.judge(rule, text, m, recovered))
+        });
+        // `max_by_key` keeps the last maximum; reversing keeps the first.
+        hits.collect::<Vec<_>>().into_iter().rev().max_by_key(priority)
     }
 
-    /// Decides what one regex hit means in its context, or drops it.
-    fn judge(&self, rule: &Rule, text: &str, hit: Match, recovered: bool) -> Option<Concern> {
+    /// Decides what one regex hit means in its context: idioms drop it;
+    /// negation, past-and-recovered and fiction soften it, never to `none`.
+    fn judge(&'static self, rule: &'static Rule, text: &str, hit: Match, recovered: bool) -> Option<Hit> {
         let (start, end) = (hit.start(), hit.end());
         let ctx = self.settings.context_bytes;
         let near = &text[text.floor_char_boundary(start.saturating_sub(ctx / 5))
@@ -221,19 +208,21 @@ impl Lexicon {
         if rule.not_if.as_ref().is_some_and(|re| re.is_match(near)) {
             return None;
         }
+        let mut tier = rule.raw.tier;
         let before = &text[text.floor_char_boundary(start.saturating_sub(ctx))..start];
         let sentence = after_last(&self.g.sentence_boundary, before);
         let clause = after_last(&self.g.clause_boundary, sentence);
         let after = &text[end..text.ceil_char_boundary(end + ctx)];
         let tail = before_first(&self.g.clause_boundary, after);
         if rule.raw.negatable && (self.negated(clause) || self.g.negation_after.is_match(tail)) {
-            return None;
+            tier = tier.softened();
         }
-        let concern = match rule.raw.category {
-            Concern::SelfRisk => {
+        let kind = match rule.raw.category {
+            RiskKind::SelfRisk => {
                 let whole_clause = &text[start - clause.len()..end + tail.len()];
                 if recovered && self.g.past.is_match(whole_clause) {
-                    return None;
+                    // Past and recovered: two steps, as the labelling rules say.
+                    tier = tier.softened().softened();
                 }
                 // The phrase's first word may be its subject ("i'll be dead ...").
                 let first_word = text[start..end].find(' ').map_or(end, |i| start + i);
@@ -244,14 +233,18 @@ impl Lexicon {
             }
             other => other,
         };
-        // Fiction and news about other people are not a crisis of the writer.
+        // Fiction and news about other people are not a risk to anyone now.
         let rest = before_first(&self.g.sentence_boundary, after);
-        if concern != Concern::SelfRisk
+        if kind != RiskKind::SelfRisk
             && (self.g.media.is_match(sentence) || self.g.media.is_match(rest))
         {
-            return None;
+            tier = tier.min(Tier::Mention);
         }
-        Some(concern)
+        Some(Hit {
+            tier,
+            kind,
+            rule_id: rule.raw.id.as_str(),
+        })
     }
 
     /// True when a negation word governs the phrase that follows `clause`.
@@ -267,11 +260,11 @@ impl Lexicon {
     }
 
     /// Who a self-risk phrase is about, from the sentence text before it.
-    fn whose(&self, first_person: bool, sentence: &str) -> Concern {
+    fn whose(&self, first_person: bool, sentence: &str) -> RiskKind {
         // Inside quotes "I" is the quoted speaker: judge by who is being quoted.
         let quoted = sentence.matches('"').count() % 2 == 1;
         if first_person && !quoted {
-            return Concern::SelfRisk;
+            return RiskKind::SelfRisk;
         }
         let scope = if quoted {
             &sentence[..sentence.rfind('"').unwrap_or(0)]
@@ -280,8 +273,8 @@ impl Lexicon {
         };
         let last = |re: &Regex| re.find_iter(scope).last().map(|m| m.start());
         match (last(&self.g.subject_first), last(&self.g.subject_other)) {
-            (first, Some(other)) if first.is_none_or(|f| other > f) => Concern::OtherPerson,
-            _ => Concern::SelfRisk,
+            (first, Some(other)) if first.is_none_or(|f| other > f) => RiskKind::OtherPerson,
+            _ => RiskKind::SelfRisk,
         }
     }
 }
@@ -381,9 +374,9 @@ mod tests {
     fn data_file_parses_every_regex_compiles_and_matches_its_examples() {
         let lex = Lexicon::parse(PATTERNS_TOML).expect("data/crisis_patterns.toml");
         for c in [
-            Concern::SelfRisk,
-            Concern::OtherPerson,
-            Concern::DangerToOthers,
+            RiskKind::SelfRisk,
+            RiskKind::OtherPerson,
+            RiskKind::DangerToOthers,
         ] {
             assert!(
                 lex.rules.iter().any(|r| r.raw.category == c),

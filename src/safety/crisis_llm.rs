@@ -1,10 +1,12 @@
-//! The optional second opinion (`COE_CRISIS_LLM=on`): the model judges
-//! messages the patterns did not flag. Its answer can only escalate; any
-//! failure counts as "no escalation" and is logged.
+//! The optional model screen (`COE_CRISIS_LLM=on`): the model proposes a
+//! risk tier for messages the patterns and the classifier did not call a
+//! crisis. The highest tier wins, so it can only escalate; any failure
+//! counts as "no opinion" and is logged.
 
 use crate::chain::as_member_data;
 use crate::config::JsonMode;
 use crate::llm::{ChatMessage, LlmClient, Role};
+use crate::safety::risk::{Layer, Risk, RiskKind, Tier};
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 
@@ -13,7 +15,7 @@ const PROMPT: &str = include_str!("../../prompts/crisis_check.md");
 static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
     json!({
         "type": "object",
-        "properties": {"risk": {"type": "string", "enum": ["yes", "no"]}},
+        "properties": {"risk": {"type": "string", "enum": ["crisis", "concern", "mention", "none"]}},
         "required": ["risk"],
         "additionalProperties": false
     })
@@ -32,26 +34,27 @@ fn response_format(mode: JsonMode) -> Option<Value> {
     }
 }
 
-/// True when the model judges the message a possible crisis.
-pub async fn model_sees_risk(llm: &LlmClient, mode: JsonMode, message: &str) -> bool {
+/// The model's tier for `message` (`none` when it could not be asked).
+pub async fn screen(llm: &LlmClient, mode: JsonMode, message: &str) -> Risk {
     let messages = [
         ChatMessage::new(Role::System, PROMPT),
         ChatMessage::new(Role::User, as_member_data(message)),
     ];
-    match llm
+    let tier = match llm
         .complete(&messages, response_format(mode).as_ref())
         .await
     {
-        Ok(completion) => says_yes(&completion.content),
+        Ok(completion) => read_tier(&completion.content),
         Err(error) => {
-            tracing::warn!(%error, "crisis second opinion unavailable; patterns only");
-            false
+            tracing::warn!(%error, "crisis model screen unavailable; other layers only");
+            Tier::None
         }
-    }
+    };
+    Risk::from_layer(Layer::ModelScreen, tier, RiskKind::SelfRisk)
 }
 
-/// Reads `{"risk": "yes"}`; anything unreadable is not an escalation.
-fn says_yes(answer: &str) -> bool {
+/// Reads `{"risk": "<tier>"}`; anything unreadable is no escalation.
+fn read_tier(answer: &str) -> Tier {
     let start = answer.find('{').unwrap_or(answer.len());
     serde_json::Deserializer::from_str(&answer[start..])
         .into_iter::<Value>()
@@ -62,7 +65,8 @@ fn says_yes(answer: &str) -> bool {
                 .and_then(Value::as_str)
                 .map(str::to_ascii_lowercase)
         })
-        .is_some_and(|risk| risk.trim() == "yes")
+        .and_then(|risk| Tier::parse(&risk))
+        .unwrap_or(Tier::None)
 }
 
 #[cfg(test)]
@@ -70,11 +74,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_clear_yes_escalates() {
-        assert!(says_yes(r#"{"risk": "yes"}"#));
-        assert!(says_yes("Sure: {\"risk\": \"YES\"}"));
-        assert!(!says_yes(r#"{"risk": "no"}"#));
-        assert!(!says_yes("yes"));
-        assert!(!says_yes(""));
+    fn only_a_readable_tier_counts() {
+        assert_eq!(read_tier(r#"{"risk": "crisis"}"#), Tier::Crisis);
+        assert_eq!(read_tier("Sure: {\"risk\": \"CONCERN\"}"), Tier::Concern);
+        assert_eq!(read_tier(r#"{"risk": "mention"}"#), Tier::Mention);
+        assert_eq!(read_tier(r#"{"risk": "yes"}"#), Tier::None);
+        assert_eq!(read_tier("crisis"), Tier::None);
+        assert_eq!(read_tier(""), Tier::None);
     }
 }

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-use crate::safety::crisis::Concern;
+use crate::safety::risk::RiskKind;
 
 /// One crisis line as shown to a user.
 #[derive(Debug, Clone, Deserialize)]
@@ -29,30 +29,53 @@ pub fn known_regions() -> Vec<&'static str> {
     DIRECTORY.regions.keys().map(String::as_str).collect()
 }
 
-/// The fixed safe-messaging reply for `concern`, with the region's helplines
-/// and emergency number filled in.
-pub fn crisis_reply(concern: Concern, region: &str) -> String {
-    let dir: &'static Directory = &DIRECTORY;
-    let region = dir.region(region);
-    let template = match concern {
-        Concern::SelfRisk => &dir.replies.self_risk,
-        Concern::OtherPerson => &dir.replies.other_person,
-        Concern::DangerToOthers => &dir.replies.danger_to_others,
+/// The fixed safe-messaging reply for a crisis of `kind`, with the
+/// region's helplines and emergency number filled in.
+pub fn crisis_reply(kind: RiskKind, region: &str) -> String {
+    let replies = &DIRECTORY.replies;
+    let template = match kind {
+        RiskKind::SelfRisk => &replies.self_risk,
+        RiskKind::OtherPerson => &replies.other_person,
+        RiskKind::DangerToOthers => &replies.danger_to_others,
     };
-    let list: Vec<String> = region
-        .helplines
-        .iter()
-        .map(|h| match &h.url {
-            // Angle brackets stop Discord from adding a link preview.
-            Some(url) => format!("- **{}**: {} <{url}>", h.name, h.contact),
-            None => format!("- **{}**: {}", h.name, h.contact),
-        })
-        .collect();
+    fill(template, region)
+}
+
+/// The fixed check-in that follows the model's reply at tier `concern`.
+pub fn concern_check_in(region: &str) -> String {
+    fill(&DIRECTORY.replies.concern_check_in, region)
+}
+
+/// The one support line that follows the model's reply at tier `mention`.
+pub fn mention_line(region: &str) -> String {
+    fill(&DIRECTORY.replies.mention_line, region)
+}
+
+/// What a support thread gets while replies there are paused after a crisis.
+pub fn thread_paused(region: &str) -> String {
+    fill(&DIRECTORY.replies.thread_paused, region)
+}
+
+fn fill(template: &str, region: &str) -> String {
+    let region = DIRECTORY.region(region);
+    let list: Vec<String> = region.helplines.iter().map(Helpline::line).collect();
+    let first = &region.helplines[0];
     template
         .replace("{helplines}", &list.join("\n"))
+        .replace("{first_helpline}", &format!("**{}**, {}", first.name, first.contact))
         .replace("{emergency}", &region.emergency)
         .trim()
         .to_string()
+}
+
+impl Helpline {
+    fn line(&self) -> String {
+        match &self.url {
+            // Angle brackets stop Discord from adding a link preview.
+            Some(url) => format!("- **{}**: {} <{url}>", self.name, self.contact),
+            None => format!("- **{}**: {}", self.name, self.contact),
+        }
+    }
 }
 
 const HELPLINES_TOML: &str = include_str!("../../data/helplines.toml");
@@ -85,6 +108,9 @@ struct Replies {
     self_risk: String,
     other_person: String,
     danger_to_others: String,
+    concern_check_in: String,
+    mention_line: String,
+    thread_paused: String,
 }
 
 #[derive(Deserialize)]
@@ -118,11 +144,16 @@ impl Directory {
             ("self_risk", &r.self_risk),
             ("other_person", &r.other_person),
             ("danger_to_others", &r.danger_to_others),
+            ("concern_check_in", &r.concern_check_in),
+            ("thread_paused", &r.thread_paused),
         ] {
             if !text.contains("{helplines}") || !text.contains("{emergency}") || text.contains('@')
             {
                 return invalid(name, "needs {helplines} and {emergency}, and no @");
             }
+        }
+        if !r.mention_line.contains("{first_helpline}") || r.mention_line.contains('@') {
+            return invalid("mention_line", "needs {first_helpline}, and no @");
         }
         Ok(dir)
     }
@@ -150,10 +181,10 @@ impl Directory {
 mod tests {
     use super::*;
 
-    const CONCERNS: [Concern; 3] = [
-        Concern::SelfRisk,
-        Concern::OtherPerson,
-        Concern::DangerToOthers,
+    const CONCERNS: [RiskKind; 3] = [
+        RiskKind::SelfRisk,
+        RiskKind::OtherPerson,
+        RiskKind::DangerToOthers,
     ];
 
     #[test]
@@ -204,10 +235,10 @@ mod tests {
                 assert!(reply.contains(&DIRECTORY.region(region).emergency));
             }
         }
-        assert!(crisis_reply(Concern::SelfRisk, "us").contains("988"));
-        assert!(crisis_reply(Concern::SelfRisk, "uk").contains("116 123"));
-        assert!(crisis_reply(Concern::OtherPerson, "ie").contains("116 123"));
-        assert!(crisis_reply(Concern::SelfRisk, "").contains("findahelpline.com"));
+        assert!(crisis_reply(RiskKind::SelfRisk, "us").contains("988"));
+        assert!(crisis_reply(RiskKind::SelfRisk, "uk").contains("116 123"));
+        assert!(crisis_reply(RiskKind::OtherPerson, "ie").contains("116 123"));
+        assert!(crisis_reply(RiskKind::SelfRisk, "").contains("findahelpline.com"));
     }
 
     #[test]
@@ -226,7 +257,26 @@ mod tests {
             );
             assert!(reply.contains("crisis line"));
         }
-        assert!(crisis_reply(Concern::SelfRisk, "us").contains("not alone"));
+        assert!(crisis_reply(RiskKind::SelfRisk, "us").contains("not alone"));
+    }
+
+    #[test]
+    fn tier_texts_ask_directly_list_helplines_and_stay_short() {
+        for region in known_regions().into_iter().chain([""]) {
+            let helplines = helplines_for(region);
+            for text in [concern_check_in(region), thread_paused(region)] {
+                assert!(text.chars().count() <= 1200, "{region}: too long");
+                assert!(!text.contains('{') && !text.contains('@'), "{region}");
+                assert!(helplines.iter().all(|h| text.contains(&h.contact)), "{region}");
+            }
+            let line = mention_line(region);
+            assert!(line.lines().count() == 1 && line.contains(&helplines[0].contact));
+        }
+        let check_in = concern_check_in("us").to_lowercase();
+        assert!(check_in.contains("thoughts of ending your life"));
+        for word in ["pill", "rope", "jump", "overdose", "gun", "bridge", "cut"] {
+            assert!(!check_in.contains(word), "check-in mentions {word:?}");
+        }
     }
 
     #[test]
@@ -235,5 +285,7 @@ mod tests {
         assert!(Directory::parse(&mention).is_err());
         let no_slot = HELPLINES_TOML.replacen("listen:\n{helplines}", "listen:", 1);
         assert!(Directory::parse(&no_slot).is_err());
+        let no_line = HELPLINES_TOML.replacen("{first_helpline}", "a helpline", 1);
+        assert!(Directory::parse(&no_line).is_err());
     }
 }

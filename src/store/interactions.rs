@@ -4,6 +4,7 @@ use super::db::{Store, StoreError};
 use super::redact::redact;
 use super::writer::Write;
 use crate::chain::{Strategy, Therapy};
+use crate::safety::risk::Risk;
 use serde::Serialize;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
@@ -80,6 +81,8 @@ pub struct NewInteraction {
     pub strategy: Option<Strategy>,
     pub reasoning: Option<Vec<String>>,
     pub outcome: Outcome,
+    /// The gate's verdict: tier, deciding layer, classifier score; no text.
+    pub risk: Risk,
     pub latency_ms: u64,
     pub prompt_tokens: Option<u32>,
     pub completion_tokens: Option<u32>,
@@ -98,6 +101,8 @@ pub struct InteractionRow {
     pub strategy: Option<String>,
     pub reasoning: Vec<String>,
     pub outcome: String,
+    pub risk_tier: String,
+    pub risk_layer: Option<String>,
     pub latency_ms: i64,
 }
 
@@ -137,7 +142,7 @@ impl Store {
     ) -> Result<Vec<InteractionRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, created_at, source, therapy, prompt_version, model, emotion, strategy,
-                    reasoning, outcome, latency_ms
+                    reasoning, outcome, risk_tier, risk_layer, latency_ms
              FROM interactions
              WHERE guild_id = ? AND id < ?
              ORDER BY id DESC LIMIT ?",
@@ -159,7 +164,8 @@ pub(super) async fn insert_interactions(
 ) -> Result<Vec<i64>, sqlx::Error> {
     let mut insert = QueryBuilder::<Sqlite>::new(
         "INSERT INTO interactions (guild_id, source, user_key, therapy, prompt_version, model,
-             emotion, strategy, reasoning, outcome, latency_ms, prompt_tokens, completion_tokens) ",
+             emotion, strategy, reasoning, outcome, risk_tier, risk_layer, risk_score,
+             latency_ms, prompt_tokens, completion_tokens) ",
     );
     insert.push_values(rows, |mut values, row| {
         let reasoning = row
@@ -177,6 +183,9 @@ pub(super) async fn insert_interactions(
             .push_bind(row.strategy.map(Strategy::as_str))
             .push_bind(reasoning)
             .push_bind(row.outcome.as_str())
+            .push_bind(row.risk.tier.as_str())
+            .push_bind(row.risk.layer.map(|l| l.as_str()))
+            .push_bind(row.risk.score.map(f64::from))
             .push_bind(row.latency_ms as i64)
             .push_bind(row.prompt_tokens.map(i64::from))
             .push_bind(row.completion_tokens.map(i64::from));
@@ -204,6 +213,8 @@ fn interaction_row(row: &sqlx::sqlite::SqliteRow) -> InteractionRow {
             .and_then(|r| serde_json::from_str(&r).ok())
             .unwrap_or_default(),
         outcome: row.get("outcome"),
+        risk_tier: row.get("risk_tier"),
+        risk_layer: row.get("risk_layer"),
         latency_ms: row.get("latency_ms"),
     }
 }

@@ -10,6 +10,7 @@ mod interactions;
 mod privacy;
 pub mod redact;
 mod reviews;
+mod threads;
 mod writer;
 
 pub use db::{Store, StoreError};

@@ -3,9 +3,24 @@
 #![allow(dead_code)]
 
 use coe_bot::config::Config;
+use coe_bot::safety::classifier::Classifier;
+use coe_bot::safety::gate::Gate;
+use std::sync::LazyLock;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The real crisis gate, its embedding model loaded once per test binary
+/// from `COE_EMBED_MODEL_DIR` (the test command sets it up).
+pub fn gate() -> Gate {
+    static GATE: LazyLock<Gate> = LazyLock::new(|| {
+        let dir = std::env::var("COE_EMBED_MODEL_DIR").unwrap_or_else(|_| {
+            panic!("COE_EMBED_MODEL_DIR is unset: run the tests with scripts/test.sh")
+        });
+        Gate::new(Classifier::load(std::path::Path::new(&dir)).unwrap_or_else(|e| panic!("{e}")))
+    });
+    GATE.clone()
+}
 
 pub const HASH_KEY: &str = "test-hash-key-0123456789abcdef0123456789";
 

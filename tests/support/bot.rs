@@ -109,7 +109,7 @@ impl TestBot {
         let config = common::config(&llm, dir.path(), &vars);
         let store = Store::open(&config.database_url).await.expect("open store");
         let client = LlmClient::new(&config.llm).expect("LLM client");
-        let pipeline = Pipeline::new(&config, client, store.clone());
+        let pipeline = Pipeline::new(&config, client, store.clone(), common::gate());
         let handle = coe_bot::discord::start(Arc::new(config), pipeline.clone())
             .await
             .expect("bot starts");

@@ -1,9 +1,10 @@
 //! `/coe therapy:<…> message:<…> [private]`: the chain on demand.
 
 use crate::chain::Therapy;
-use crate::discord::events::{is_crisis, respond_to_member, Incoming};
+use crate::discord::events::{respond_to_member, Incoming, Mode};
 use crate::discord::reply::{no_mentions, reply_chunks};
 use crate::discord::{Context, Error};
+use crate::safety::risk::Tier;
 use crate::store::Source;
 use poise::CreateReply;
 
@@ -46,17 +47,20 @@ pub async fn coe(
 ) -> Result<(), Error> {
     let private = private.unwrap_or(false);
     let data = ctx.data();
+    let risk = data.pipeline.gate().assess(&message).await;
     // These refusals are answered at once and only to the member, before
-    // any deferral could make them public.
-    let Some(_working) = data.in_flight.enter() else {
-        ctx.send(ephemeral_text(
-            "I'm restarting right now. Please try again in a minute.",
-        ))
-        .await?;
-        return Ok(());
+    // any deferral could make them public. A crisis or concern is still
+    // answered while shutting down: its fixed reply needs no model.
+    let (working, mode) = match data.in_flight.enter() {
+        Some(working) => (working, Mode::Full),
+        None if risk.tier.shows_helplines() => (data.in_flight.enter_urgent(), Mode::FixedOnly),
+        None => {
+            ctx.send(ephemeral_text(RESTARTING)).await?;
+            return Ok(());
+        }
     };
     let author = ctx.author().id.get();
-    if !data.limiter.allow(author) && !is_crisis(&message) {
+    if !data.limiter.allow(author) && risk.tier != Tier::Crisis {
         ctx.send(ephemeral_text(SLOW_DOWN)).await?;
         return Ok(());
     }
@@ -75,8 +79,14 @@ pub async fn coe(
         therapy: Some(therapy.into()),
         text: &message,
         history: &[],
+        risk,
     };
-    let answer = respond_to_member(data, ctx.serenity_context(), &incoming).await;
+    let Some(answer) =
+        respond_to_member(data, ctx.serenity_context(), &incoming, &working, mode).await
+    else {
+        ctx.send(ephemeral_text(RESTARTING)).await?;
+        return Ok(());
+    };
     let mut delivered = true;
     for chunk in reply_chunks(&answer.reply) {
         let reply = CreateReply::default()
@@ -94,6 +104,8 @@ pub async fn coe(
     }
     Ok(())
 }
+
+const RESTARTING: &str = "I'm restarting right now. Please try again in a minute.";
 
 pub const SLOW_DOWN: &str = "You're sending messages faster than I can give each one real attention. Please take a breath and try again in a minute; I'll still be here.";
 

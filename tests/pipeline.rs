@@ -6,6 +6,7 @@ mod common;
 use coe_bot::chain::{Therapy, Turn};
 use coe_bot::llm::LlmClient;
 use coe_bot::pipeline::{self, Member, Pipeline, Request};
+use coe_bot::safety::risk::Layer;
 use coe_bot::store::{Outcome, Source, Store};
 use common::*;
 use wiremock::matchers::method;
@@ -16,7 +17,12 @@ const MEMBER_ID: u64 = 987_654_321_012_345_678;
 async fn pipeline_for(llm: &MockServer, dir: &tempfile::TempDir) -> Pipeline {
     let config = config(llm, dir.path(), &[]);
     let store = Store::open(&config.database_url).await.unwrap();
-    Pipeline::new(&config, LlmClient::new(&config.llm).unwrap(), store, common::gate())
+    Pipeline::new(
+        &config,
+        LlmClient::new(&config.llm).unwrap(),
+        store,
+        common::gate(),
+    )
 }
 
 fn request<'a>(message: &'a str, history: &'a [Turn]) -> Request<'a> {
@@ -29,6 +35,7 @@ fn request<'a>(message: &'a str, history: &'a [Turn]) -> Request<'a> {
         history,
         record: true,
         helpline_region: "us",
+        risk: None,
     }
 }
 
@@ -291,20 +298,29 @@ async fn screened_pipeline(risk: &'static str, dir: &tempfile::TempDir) -> (Mock
         .await;
     let config = config(&llm, dir.path(), &[("COE_CRISIS_LLM", "on")]);
     let store = Store::open(&config.database_url).await.unwrap();
-    let pipeline = Pipeline::new(&config, LlmClient::new(&config.llm).unwrap(), store, common::gate());
+    let pipeline = Pipeline::new(
+        &config,
+        LlmClient::new(&config.llm).unwrap(),
+        store,
+        common::gate(),
+    );
     (llm, pipeline)
 }
 
 #[tokio::test]
 async fn the_crisis_second_opinion_can_escalate() {
     let dir = tempfile::tempdir().unwrap();
-    let (llm, pipeline) = screened_pipeline("yes", &dir).await;
+    let (llm, pipeline) = screened_pipeline("crisis", &dir).await;
     let response = pipeline
         .respond(&request("everything feels pointless lately", &[]))
         .await;
     assert_eq!(response.outcome, Outcome::Crisis);
+    assert_eq!(response.risk.layer, Some(Layer::ModelScreen));
     assert!(response.reply.contains("988"));
+    // What the model wrote about this message is discarded, not kept for review.
     assert_eq!(response.strategy, None);
+    assert_eq!(response.emotion, None);
+    assert!(response.reasoning.is_empty());
     assert_eq!(
         llm_requests(&llm).await.len(),
         2,
@@ -315,7 +331,7 @@ async fn the_crisis_second_opinion_can_escalate() {
 #[tokio::test]
 async fn the_crisis_second_opinion_cannot_de_escalate() {
     let dir = tempfile::tempdir().unwrap();
-    let (llm, pipeline) = screened_pipeline("no", &dir).await;
+    let (llm, pipeline) = screened_pipeline("none", &dir).await;
     let calm = pipeline
         .respond(&request("everything feels pointless lately", &[]))
         .await;

@@ -169,7 +169,12 @@ async fn a_thousand_messages_under_injected_faults_all_get_an_answer() {
         ],
     );
     let store = Store::open(&config.database_url).await.expect("open store");
-    let pipeline = Pipeline::new(&config, LlmClient::new(&config.llm).unwrap(), store, common::gate());
+    let pipeline = Pipeline::new(
+        &config,
+        LlmClient::new(&config.llm).unwrap(),
+        store,
+        common::gate(),
+    );
 
     let started = Instant::now();
     // Each message runs in its own task so a panic is caught as a JoinError, not a test abort.
@@ -261,6 +266,7 @@ async fn answer(pipeline: &Pipeline, i: usize) -> Answered {
         history: &[],
         record: true,
         helpline_region: "us",
+        risk: None,
     };
     let response = pipeline.respond(&request).await;
     assert!(

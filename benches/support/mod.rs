@@ -56,7 +56,8 @@ pub fn config(llm_base_url: &str, db: &Path, extra: &[(&str, &str)]) -> Config {
 pub async fn pipeline(config: &Config) -> Pipeline {
     let store = Store::open(&config.database_url).await.expect("open store");
     let llm = LlmClient::new(&config.llm).expect("LLM client");
-    let gate = coe_bot::cli::open_gate(config).expect("crisis classifier (run scripts/embed-model.sh)");
+    let gate =
+        coe_bot::cli::open_gate(config).expect("crisis classifier (run scripts/embed-model.sh)");
     Pipeline::new(config, llm, store, gate)
 }
 
@@ -217,5 +218,6 @@ pub fn request(i: usize, source: Source, therapy: Therapy, record: bool) -> Requ
         history: &[],
         record,
         helpline_region: "us",
+        risk: None,
     }
 }

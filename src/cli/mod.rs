@@ -72,7 +72,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Purge => run::purge(Config::from_env()?).await,
         Command::Eval(args) => eval::eval(args).await,
         Command::Report(args) => eval::report(args).await,
-        Command::Gate(command) => gate::run(command).await,
+        Command::Gate(command) => gate::run(command),
     }
 }
 

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 /// The fix for any problem with the model files, named once so every
 /// message gives the operator the same two ways out.
-const FIX: &str = "run scripts/embed-model.sh (or set COE_CRISIS_CLASSIFIER=off to run without the classifier)";
+const FIX: &str =
+    "run scripts/embed-model.sh (or set COE_CRISIS_CLASSIFIER=off to run without the classifier)";
 
 /// Errors of [`super::Embedder`] and [`super::EmbedWorker`].
 ///
@@ -58,7 +59,12 @@ impl EmbedError {
 /// The first line of a library message: candle appends a backtrace on
 /// later lines when `RUST_BACKTRACE` is set.
 fn one_line(message: &str) -> String {
-    message.lines().next().unwrap_or_default().trim().to_string()
+    message
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]

@@ -32,9 +32,11 @@ pub const MAX_TOKENS: usize = 128;
 /// Length of every embedding.
 pub const DIM: usize = 384;
 
-/// Padded tokens per forward pass. Larger passes are no faster per token on
-/// two cores, and this keeps the activations of one pass around 25 MB.
-const TOKEN_BUDGET: usize = 2048;
+/// Padded tokens per forward pass. This bounds the activations of one pass
+/// (the feed-forward layer and the attention scores take about 6 MB each at
+/// this size; with allocator slack the bot stays within the weights plus
+/// ~20 MB), and on two cores larger passes are no faster per token.
+const TOKEN_BUDGET: usize = 1024;
 
 const CONFIG_FILE: &str = "config.json";
 const TOKENIZER_FILE: &str = "tokenizer.json";
@@ -74,7 +76,8 @@ impl Embedder {
     ///
     /// Texts are cut to [`MAX_TOKENS`] tokens and embedded in sub-batches of
     /// similar length, so a long text does not make short ones pay for its
-    /// padding; results do not depend on what else is in the call.
+    /// padding; a text gets the same vector (to float rounding) whatever
+    /// else is in the call.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let encodings = self
             .tokenizer
@@ -124,7 +127,10 @@ fn load_config(dir: &Path) -> Result<Config, EmbedError> {
     let text = std::fs::read_to_string(dir.join(CONFIG_FILE)).map_err(|e| unreadable(&e))?;
     let config: Config = serde_json::from_str(&text).map_err(|e| unreadable(&e))?;
     if config.hidden_size != DIM {
-        let found = format!("hidden_size {} where {DIM} was expected", config.hidden_size);
+        let found = format!(
+            "hidden_size {} where {DIM} was expected",
+            config.hidden_size
+        );
         return Err(unreadable(&found));
     }
     Ok(config)
@@ -134,7 +140,8 @@ fn load_config(dir: &Path) -> Result<Config, EmbedError> {
 /// tokenizer.json asks for: padding is done per sub-batch in `forward`.
 fn load_tokenizer(dir: &Path) -> Result<Tokenizer, EmbedError> {
     let unreadable = |e: &dyn std::fmt::Display| EmbedError::unreadable(dir, TOKENIZER_FILE, e);
-    let mut tokenizer = Tokenizer::from_file(dir.join(TOKENIZER_FILE)).map_err(|e| unreadable(&e))?;
+    let mut tokenizer =
+        Tokenizer::from_file(dir.join(TOKENIZER_FILE)).map_err(|e| unreadable(&e))?;
     tokenizer.with_padding(None);
     tokenizer
         .with_truncation(Some(TruncationParams {

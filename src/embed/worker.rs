@@ -121,3 +121,27 @@ fn serve(embedder: &Embedder, mut batch: Vec<Job>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stopped_thread_is_an_error_not_a_panic() {
+        let (jobs, queue) = mpsc::channel();
+        drop(queue);
+        let worker = EmbedWorker { jobs };
+        let answer = worker.embed(vec!["hello".into()]).await;
+        assert!(matches!(answer, Err(EmbedError::WorkerGone)));
+    }
+
+    #[tokio::test]
+    async fn a_job_dropped_unanswered_is_an_error_not_a_panic() {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let worker = EmbedWorker { jobs };
+        let thread = std::thread::spawn(move || drop(queue.recv()));
+        let answer = worker.embed(vec!["hello".into()]).await;
+        assert!(matches!(answer, Err(EmbedError::WorkerGone)));
+        thread.join().unwrap();
+    }
+}

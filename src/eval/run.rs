@@ -258,7 +258,15 @@ async fn evaluate(
     therapy: Therapy,
     crisis_flagged: bool,
 ) -> EvalItemRow {
-    let run = run_chain(llm, response_format, therapy, Care::Usual, &[], &item.seeker_post).await;
+    let run = run_chain(
+        llm,
+        response_format,
+        therapy,
+        Care::Usual,
+        &[],
+        &item.seeker_post,
+    )
+    .await;
     let (outcome, predicted, emotion, reply) = match run.result {
         Ok(output) => (
             EvalOutcome::Replied,

@@ -19,7 +19,10 @@ pub fn assess(text: &str) -> Risk {
     // Elongations are tried squeezed to one and to two letters ("diiie", "killll").
     let mut variants = vec![squeeze(&base, 1), squeeze(&base, 2)];
     variants.dedup();
-    let best = variants.iter().filter_map(|v| lex.scan(v)).max_by_key(priority);
+    let best = variants
+        .iter()
+        .filter_map(|v| lex.scan(v))
+        .max_by_key(priority);
     match best {
         Some(hit) => Risk {
             rule_id: Some(hit.rule_id),
@@ -195,12 +198,21 @@ impl Lexicon {
                 .filter_map(move |m| self.judge(rule, text, m, recovered))
         });
         // `max_by_key` keeps the last maximum; reversing keeps the first.
-        hits.collect::<Vec<_>>().into_iter().rev().max_by_key(priority)
+        hits.collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .max_by_key(priority)
     }
 
     /// Decides what one regex hit means in its context: idioms drop it;
     /// negation, past-and-recovered and fiction soften it, never to `none`.
-    fn judge(&'static self, rule: &'static Rule, text: &str, hit: Match, recovered: bool) -> Option<Hit> {
+    fn judge(
+        &'static self,
+        rule: &'static Rule,
+        text: &str,
+        hit: Match,
+        recovered: bool,
+    ) -> Option<Hit> {
         let (start, end) = (hit.start(), hit.end());
         let ctx = self.settings.context_bytes;
         let near = &text[text.floor_char_boundary(start.saturating_sub(ctx / 5))

@@ -62,7 +62,10 @@ fn fill(template: &str, region: &str) -> String {
     let first = &region.helplines[0];
     template
         .replace("{helplines}", &list.join("\n"))
-        .replace("{first_helpline}", &format!("**{}**, {}", first.name, first.contact))
+        .replace(
+            "{first_helpline}",
+            &format!("**{}**, {}", first.name, first.contact),
+        )
         .replace("{emergency}", &region.emergency)
         .trim()
         .to_string()
@@ -267,7 +270,10 @@ mod tests {
             for text in [concern_check_in(region), thread_paused(region)] {
                 assert!(text.chars().count() <= 1200, "{region}: too long");
                 assert!(!text.contains('{') && !text.contains('@'), "{region}");
-                assert!(helplines.iter().all(|h| text.contains(&h.contact)), "{region}");
+                assert!(
+                    helplines.iter().all(|h| text.contains(&h.contact)),
+                    "{region}"
+                );
             }
             let line = mention_line(region);
             assert!(line.lines().count() == 1 && line.contains(&helplines[0].contact));

@@ -5,9 +5,9 @@
 use coe_bot::config::Config;
 use coe_bot::safety::classifier::Classifier;
 use coe_bot::safety::gate::Gate;
-use std::sync::LazyLock;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::LazyLock;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// The real crisis gate, its embedding model loaded once per test binary

@@ -5,7 +5,8 @@
 //! slice (0–3), so the holdout (4–7) stays an honest estimate.
 
 use crate::embed::Embedder;
-use crate::safety::classifier::head::{Head, Label, Thresholds};
+use crate::safety::classifier::bank::Bank;
+use crate::safety::classifier::head::{Label, Thresholds};
 use crate::safety::classifier::{units::units, verdict, Classifier};
 use crate::safety::crisis;
 use crate::safety::risk::Tier;
@@ -28,34 +29,45 @@ pub struct ValidateArgs {
     /// Grid-search the thresholds (tune slice only).
     #[arg(long)]
     pub sweep: bool,
+    /// List the posts the gate gets wrong, by sp_id (tune slice only).
+    #[arg(long)]
+    pub errors: bool,
 }
 
 /// One labelled post, scored once: the patterns' tier and every unit's
 /// probabilities, so thresholds can be tried without re-embedding.
 struct Scored {
+    sp_id: String,
     label: Label,
     patterns: Tier,
     units: Vec<[f32; 5]>,
 }
 
-pub async fn run(args: ValidateArgs) -> anyhow::Result<()> {
+pub fn run(args: ValidateArgs) -> anyhow::Result<()> {
     let Some(dir) = args.epitome.filter(|d| d.join(SEEKER_FILE).is_file()) else {
-        println!("EPITOME not found (set --epitome or COE_EPITOME_DIR to its dataset/ folder); skipping");
+        println!(
+            "EPITOME not found (set --epitome or COE_EPITOME_DIR to its dataset/ folder); skipping"
+        );
         return Ok(());
     };
     let posts = seeker_posts(&dir)?;
     let embedder = Embedder::load(&args.model_dir)?;
-    let head = Classifier::committed_head();
+    let bank = Bank::load_or_build(&embedder, &args.model_dir)?;
     for file in &args.labels {
         let labels = read_labels(file)?;
         let tune_only = labels.keys().all(|id| slice_digit(id) < 4);
-        if args.sweep && !tune_only {
-            bail!("{}: sweeps are for the tune slice only", file.display());
+        if (args.sweep || args.errors) && !tune_only {
+            bail!(
+                "{}: sweeps and error lists are for the tune slice only",
+                file.display()
+            );
         }
-        let scored = score(&labels, &posts, &embedder, &head)?;
+        let scored = score(&labels, &posts, &embedder, &bank)?;
         println!("== {} ({} posts)", file.display(), scored.len());
         if args.sweep {
             sweep(&scored);
+        } else if args.errors {
+            list_errors(&scored, &Classifier::committed_thresholds());
         } else {
             report(&scored, &Classifier::committed_thresholds());
         }
@@ -107,20 +119,27 @@ fn score(
     labels: &HashMap<String, Label>,
     posts: &HashMap<String, String>,
     embedder: &Embedder,
-    head: &Head,
+    bank: &Bank,
 ) -> anyhow::Result<Vec<Scored>> {
     let mut ids: Vec<&String> = labels.keys().collect();
     ids.sort();
     let mut scored = Vec::with_capacity(ids.len());
     for id in ids {
-        let post = posts.get(id).with_context(|| format!("{id} is not in EPITOME"))?;
+        let post = posts
+            .get(id)
+            .with_context(|| format!("{id} is not in EPITOME"))?;
         let pieces = units(post);
         let texts: Vec<&str> = pieces.iter().map(String::as_str).collect();
-        let embeddings = if texts.is_empty() { Vec::new() } else { embedder.embed(&texts)? };
+        let embeddings = if texts.is_empty() {
+            Vec::new()
+        } else {
+            embedder.embed(&texts)?
+        };
         scored.push(Scored {
+            sp_id: id.clone(),
             label: labels[id],
             patterns: crisis::assess(post).tier,
-            units: embeddings.iter().map(|e| head.probabilities(e)).collect(),
+            units: embeddings.iter().map(|e| bank.probabilities(e)).collect(),
         });
     }
     Ok(scored)
@@ -137,7 +156,10 @@ struct Rates {
 
 fn rates(scored: &[Scored], tier_of: impl Fn(&Scored) -> Tier) -> Rates {
     let rate = |labels: &[Label], hit: &dyn Fn(Tier) -> bool| {
-        let of: Vec<&Scored> = scored.iter().filter(|s| labels.contains(&s.label)).collect();
+        let of: Vec<&Scored> = scored
+            .iter()
+            .filter(|s| labels.contains(&s.label))
+            .collect();
         of.iter().filter(|s| hit(tier_of(s))).count() as f64 / of.len().max(1) as f64
     };
     let crisis = |t: Tier| t == Tier::Crisis;
@@ -168,17 +190,23 @@ fn report(scored: &[Scored], thresholds: &Thresholds) {
             r.crisis_fixed_reply, r.concern_helplines, r.calm_fixed_reply, r.distress_helplines
         );
     }
-    println!("targets      ≥ 0.980            ≥ 0.900            ≤ 0.050                   ≤ 0.100");
+    println!(
+        "targets      ≥ 0.980            ≥ 0.900            ≤ 0.050                   ≤ 0.100"
+    );
 }
 
 /// Tries a grid of thresholds; prints the best that keep both false-alarm
 /// limits, by crisis recall, then concern recall.
 fn sweep(scored: &[Scored]) {
-    let steps: Vec<f32> = (1..20).map(|i| i as f32 * 0.05).collect();
+    let steps: Vec<f32> = (12..40).map(|i| i as f32 * 0.025).collect();
     let mut rows = Vec::new();
     for &crisis in &steps {
         for &concern in &steps {
-            let t = Thresholds { crisis, concern, mention: 0.6 };
+            let t = Thresholds {
+                crisis,
+                concern,
+                mention: 0.6,
+            };
             let r = rates(scored, |s| s.patterns.max(verdict(&t, &s.units).tier));
             rows.push((t, r));
         }
@@ -193,7 +221,36 @@ fn sweep(scored: &[Scored]) {
     for (t, r) in rows.iter().take(15) {
         println!(
             "{:>6.2} {:>8.2} {:>14.3} {:>18.3} {:>11.3} {:>19.3}",
-            t.crisis, t.concern, r.crisis_fixed_reply, r.concern_helplines, r.calm_fixed_reply, r.distress_helplines
+            t.crisis,
+            t.concern,
+            r.crisis_fixed_reply,
+            r.concern_helplines,
+            r.calm_fixed_reply,
+            r.distress_helplines
         );
+    }
+}
+
+/// Misses and false alarms with what each layer said (ids, never text).
+fn list_errors(scored: &[Scored], thresholds: &Thresholds) {
+    for s in scored {
+        let learned = verdict(thresholds, &s.units);
+        let gate = s.patterns.max(learned.tier);
+        let wrong = match s.label {
+            Label::Crisis => gate != Tier::Crisis,
+            Label::Concern => !gate.shows_helplines(),
+            Label::Distress => gate.shows_helplines(),
+            Label::None | Label::Mention => gate == Tier::Crisis,
+        };
+        if wrong {
+            println!(
+                "{}\t{}\tpatterns={}\tclassifier={}\tscore={:.2}",
+                s.sp_id,
+                s.label.as_str(),
+                s.patterns,
+                learned.tier,
+                learned.score.unwrap_or(0.0)
+            );
+        }
     }
 }

@@ -1,6 +1,5 @@
-//! The trained head over sentence embeddings: multinomial logistic
-//! regression, small enough to commit (`data/gate/head.json`) and to read.
-//! `coe-bot gate train` refits it from `data/gate/train/*.tsv`.
+//! What the classifier predicts for one unit, and how probabilities become
+//! a tier (`data/gate/classifier.toml`).
 
 use serde::{Deserialize, Serialize};
 
@@ -56,60 +55,6 @@ impl Label {
     }
 }
 
-/// Weights and bias per label, in `Label::ALL` order.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Head {
-    /// SHA-256 of the training text it was fitted on (see `gate train`).
-    pub training_sha256: String,
-    pub weights: Vec<Vec<f32>>,
-    pub bias: Vec<f32>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum HeadError {
-    #[error("not valid JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("expected {labels} labels of {dim} weights each")]
-    Shape { labels: usize, dim: usize },
-}
-
-impl Head {
-    pub fn parse(src: &str, dim: usize) -> Result<Head, HeadError> {
-        let head: Head = serde_json::from_str(src)?;
-        let labels = Label::ALL.len();
-        if head.weights.len() != labels
-            || head.bias.len() != labels
-            || head.weights.iter().any(|w| w.len() != dim)
-        {
-            return Err(HeadError::Shape { labels, dim });
-        }
-        Ok(head)
-    }
-
-    /// Probabilities per label (softmax), in `Label::ALL` order.
-    pub fn probabilities(&self, embedding: &[f32]) -> [f32; 5] {
-        let mut logits = [0f32; 5];
-        for (logit, (w, b)) in logits.iter_mut().zip(self.weights.iter().zip(&self.bias)) {
-            *logit = b + w.iter().zip(embedding).map(|(w, x)| w * x).sum::<f32>();
-        }
-        softmax(&mut logits);
-        logits
-    }
-}
-
-pub fn softmax(logits: &mut [f32]) {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for l in logits.iter_mut() {
-        *l = (*l - max).exp();
-        sum += *l;
-    }
-    for l in logits.iter_mut() {
-        *l /= sum;
-    }
-}
-
 /// Per-unit decision thresholds, from the reviewable `data/gate/classifier.toml`.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -158,12 +103,5 @@ mod tests {
         assert_eq!(t.tier(&[0.0, 0.1, 0.1, 0.4, 0.4]).0, Tier::None);
         let (_, score) = t.tier(&[0.25, 0.25, 0.0, 0.25, 0.25]);
         assert!((score - 0.5).abs() < 1e-6);
-    }
-
-    #[test]
-    fn a_head_of_the_wrong_shape_is_rejected() {
-        let head = r#"{"training_sha256":"x","weights":[[0.0,0.0]],"bias":[0.0]}"#;
-        assert!(matches!(Head::parse(head, 2), Err(HeadError::Shape { .. })));
-        assert!(Head::parse("{", 2).is_err());
     }
 }

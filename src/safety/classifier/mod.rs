@@ -1,28 +1,26 @@
 //! The gate's learned layer: sentence embeddings from the local MiniLM
-//! model (`crate::embed`), scored by a small trained head. Each message is
-//! split into sentences; the riskiest sentence decides.
+//! model (`crate::embed`), scored by nearest neighbours among the project's
+//! own labelled training text (`bank`). Each message is split into
+//! sentences; the riskiest sentence decides.
 
+pub mod bank;
 pub mod head;
-pub mod train;
 pub mod units;
 
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
-use crate::embed::{EmbedError, EmbedWorker, Embedder, DIM};
+use crate::embed::{EmbedError, EmbedWorker, Embedder};
 use crate::safety::risk::{Layer, Risk, RiskKind, Tier};
-use head::{Head, Thresholds};
+use bank::Bank;
+use head::Thresholds;
 
 /// Messages embedded together in one batch, at most.
 const MAX_BATCH: usize = 64;
 
-const HEAD_JSON: &str = include_str!("../../../data/gate/head.json");
 const THRESHOLDS_TOML: &str = include_str!("../../../data/gate/classifier.toml");
 
-// Both files are checked by unit tests, so a failure here is a build-time mistake.
-static HEAD: LazyLock<Arc<Head>> = LazyLock::new(|| {
-    Arc::new(Head::parse(HEAD_JSON, DIM).unwrap_or_else(|e| panic!("data/gate/head.json: {e}")))
-});
+// Checked by a unit test, so a failure here is a build-time mistake.
 static THRESHOLDS: LazyLock<Thresholds> = LazyLock::new(|| {
     toml::from_str(THRESHOLDS_TOML).unwrap_or_else(|e| panic!("data/gate/classifier.toml: {e}"))
 });
@@ -31,33 +29,21 @@ static THRESHOLDS: LazyLock<Thresholds> = LazyLock::new(|| {
 #[derive(Clone)]
 pub struct Classifier {
     worker: EmbedWorker,
-    head: Arc<Head>,
+    bank: Arc<Bank>,
     thresholds: Thresholds,
 }
 
 impl Classifier {
-    /// The committed head (`data/gate/head.json`).
-    pub fn committed_head() -> Arc<Head> {
-        HEAD.clone()
-    }
-
-    /// Loads the embedding model from `model_dir` with the committed head.
+    /// Loads the embedding model from `model_dir` and the bank of embedded
+    /// training text (built and cached there on first use).
     pub fn load(model_dir: &Path) -> Result<Classifier, EmbedError> {
-        let worker = EmbedWorker::spawn(Embedder::load(model_dir)?, MAX_BATCH);
-        Ok(Classifier::new(worker, HEAD.clone(), *THRESHOLDS))
-    }
-
-    /// A classifier with another head or thresholds (training, validation).
-    pub fn new(worker: EmbedWorker, head: Arc<Head>, thresholds: Thresholds) -> Classifier {
-        Classifier {
-            worker,
-            head,
-            thresholds,
-        }
-    }
-
-    pub fn worker(&self) -> &EmbedWorker {
-        &self.worker
+        let embedder = Embedder::load(model_dir)?;
+        let bank = Arc::new(Bank::load_or_build(&embedder, model_dir)?);
+        Ok(Classifier {
+            worker: EmbedWorker::spawn(embedder, MAX_BATCH),
+            bank,
+            thresholds: *THRESHOLDS,
+        })
     }
 
     /// The committed thresholds (`data/gate/classifier.toml`).
@@ -81,7 +67,7 @@ impl Classifier {
                 let probabilities: Vec<[f32; 5]> = embeddings
                     .by_ref()
                     .take(units.len())
-                    .map(|e| self.head.probabilities(&e))
+                    .map(|e| self.bank.probabilities(&e))
                     .collect();
                 verdict(&self.thresholds, &probabilities)
             })
@@ -95,7 +81,9 @@ pub fn verdict(thresholds: &Thresholds, units: &[[f32; 5]]) -> Risk {
     let (tier, score) = units
         .iter()
         .map(|p| thresholds.tier(p))
-        .fold((Tier::None, 0f32), |(t, s), (ut, us)| (t.max(ut), s.max(us)));
+        .fold((Tier::None, 0f32), |(t, s), (ut, us)| {
+            (t.max(ut), s.max(us))
+        });
     Risk {
         score: Some(score),
         ..Risk::from_layer(Layer::Classifier, tier, RiskKind::SelfRisk)
@@ -107,8 +95,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn committed_head_and_thresholds_parse() {
-        assert_eq!(HEAD.weights.len(), head::Label::ALL.len());
+    fn committed_thresholds_parse() {
         let t = Classifier::committed_thresholds();
         assert!(t.crisis > 0.0 && t.crisis <= 1.0);
         assert!(t.concern > 0.0 && t.concern <= 1.0);

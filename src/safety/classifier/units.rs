@@ -43,7 +43,8 @@ fn sentences(text: &str) -> impl Iterator<Item = &str> {
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         let next_is_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
-        let ends = matches!(c, '\n' | '\r') || (matches!(c, '.' | '!' | '?' | '…') && next_is_space);
+        let ends =
+            matches!(c, '\n' | '\r') || (matches!(c, '.' | '!' | '?' | '…') && next_is_space);
         if ends {
             let end = i + c.len_utf8();
             pieces.push(&text[start..end]);
@@ -88,7 +89,10 @@ mod tests {
         );
         assert_eq!(units("kms"), vec!["kms"]);
         assert!(units("  ... \n ").is_empty());
-        assert_eq!(units("v2.0 is out. it is great fun to use"), vec!["v2.0 is out. it is great fun to use"]);
+        assert_eq!(
+            units("v2.0 is out. it is great fun to use"),
+            vec!["v2.0 is out. it is great fun to use"]
+        );
     }
 
     #[test]

@@ -202,12 +202,14 @@ async fn table_tiers_through_the_whole_gate() {
     }
 }
 
-// Limits on the table, set just under what the gate measured when they
-// were last raised (see the figures printed by this test).
-const FLOOR_CRISIS: f64 = 0.95;
-const FLOOR_CONCERN: f64 = 0.90;
-const CEILING_CALM_FIXED: f64 = 0.10;
-const CEILING_NONE_HELPLINES: f64 = 0.15;
+// Limits on the table, set just beyond what the whole gate measured when
+// they were last moved (2026-12-01: 0.981, 0.987, 0.060, 0.069; the test
+// prints the figures per section). The table was written before the
+// classifier's training text and none of it is in data/gate/train/.
+const FLOOR_CRISIS: f64 = 0.97;
+const FLOOR_CONCERN: f64 = 0.95;
+const CEILING_CALM_FIXED: f64 = 0.08;
+const CEILING_NONE_HELPLINES: f64 = 0.10;
 
 #[test]
 fn pattern_decisions_on_borderline_cases() {

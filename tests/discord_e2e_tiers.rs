@@ -11,15 +11,18 @@ use coe_bot::discord::reply_chunks;
 use coe_bot::safety::helplines::{concern_check_in, crisis_reply, mention_line, thread_paused};
 use coe_bot::safety::risk::{RiskKind, Tier};
 use serde_json::json;
-use support::bot::common::llm_answering;
+use std::time::Duration;
+use support::bot::common::{chain_answer, completion, llm_answering};
 use support::bot::*;
 use support::{subcommand_options, RecordedRequest};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer};
 
 const REPLY: &str = "That sounds like so much to carry. What has today been like for you?";
 const CONCERN_TEXT: &str =
     "honestly everyone would be better off without me, i just make things harder for them";
 const MENTION_TEXT: &str =
-    "two years ago my uncle died by suicide, and today we planted a tree for his birthday";
+    "i used to cut myself when i was in school, but i've been clean for two years now";
 const CRISIS_TEXT: &str = "i have been saving up my pills and tonight i am going to take them all";
 
 async fn set_alerts(bot: &TestBot) {
@@ -174,4 +177,72 @@ async fn clear(bot: &TestBot, caller: &support::Caller, thread: u64) -> Recorded
         )
         .await;
     bot.callback(id).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn while_shutting_down_crisis_and_concern_still_get_their_fixed_texts() {
+    bounded("drain", drain()).await;
+}
+
+async fn drain() {
+    let llm = MockServer::start().await;
+    let slow = completion(&chain_answer("exploration", REPLY)).set_delay(Duration::from_secs(2));
+    Mock::given(method("POST"))
+        .respond_with(slow)
+        .mount(&llm)
+        .await;
+    let mut bot = TestBot::start(llm, &[]).await;
+    set_alerts(&bot).await;
+    let id = bot
+        .coe(
+            &alice(),
+            "cbt",
+            "my week has been a long slog of deadlines and noise",
+            false,
+        )
+        .await;
+    bot.wait_llm_requests(1).await;
+
+    let handle = bot.take_handle();
+    let data = handle.data.clone();
+    let stopping = tokio::spawn(handle.shutdown(Duration::from_secs(10)));
+    bot.wait_until("shutdown to stop taking work", || {
+        data.in_flight.enter().is_none().then_some(())
+    })
+    .await;
+    let crisis = bot.say(&bob(), SUPPORT, CRISIS_TEXT).await;
+    let fixed = reply_chunks(&crisis_reply(RiskKind::SelfRisk, "us"));
+    bot.message_in(crisis, &fixed[0]).await;
+    let concern = bot.say(&alice(), SUPPORT, CONCERN_TEXT).await;
+    let check_in = reply_chunks(&concern_check_in("us"));
+    bot.message_in(concern, &check_in[0]).await;
+    let calm = bot
+        .say(
+            &alice(),
+            SUPPORT,
+            "is anyone around to chat about music tonight",
+        )
+        .await;
+    stopping
+        .await
+        .expect("shutdown task")
+        .expect("stopped when asked");
+
+    assert_eq!(content(&bot.followup(id, 0).await), with_footer(REPLY));
+    assert_eq!(
+        bot.llm_request_count().await,
+        1,
+        "no model call while draining"
+    );
+    assert!(
+        bot.calls_in(calm).is_empty(),
+        "ordinary messages wait for the restart"
+    );
+    let alerts = alerts(&bot);
+    assert_eq!(
+        alerts.len(),
+        2,
+        "the alert and the notice went out before the exit"
+    );
+    bot.finish().await;
 }

@@ -5,7 +5,7 @@
 
 use crate::safety::classifier::Classifier;
 use crate::safety::crisis;
-use crate::safety::risk::Risk;
+use crate::safety::risk::{Risk, Tier};
 
 /// Cheap to clone.
 #[derive(Clone)]
@@ -34,19 +34,35 @@ impl Gate {
         self.assess_many(&[text]).await.remove(0)
     }
 
-    /// One verdict per text, the classifier's work batched.
+    /// One verdict per text, the classifier's work batched. Texts the
+    /// patterns already call a crisis skip the classifier: nothing can
+    /// rank above them, and the model is the costly part.
     pub async fn assess_many(&self, texts: &[&str]) -> Vec<Risk> {
-        let patterns = texts.iter().map(|t| crisis::assess(t));
+        let patterns: Vec<Risk> = texts.iter().map(|t| crisis::assess(t)).collect();
         let Some(classifier) = &self.classifier else {
-            return patterns.collect();
+            return patterns;
         };
-        match classifier.assess_many(texts).await {
-            Ok(learned) => patterns.zip(learned).map(|(p, l)| p.max(l)).collect(),
+        let open: Vec<&str> = texts
+            .iter()
+            .zip(&patterns)
+            .filter(|(_, p)| p.tier < Tier::Crisis)
+            .map(|(t, _)| *t)
+            .collect();
+        let learned = match classifier.assess_many(&open).await {
+            Ok(learned) => learned,
             Err(error) => {
                 // The patterns still stand; a broken classifier must be fixed.
                 tracing::error!(%error, "crisis classifier failed; patterns only for this message");
-                patterns.collect()
+                return patterns;
             }
-        }
+        };
+        let mut learned = learned.into_iter();
+        patterns
+            .into_iter()
+            .map(|p| match p.tier {
+                Tier::Crisis => p,
+                _ => learned.next().map_or(p, |l| p.max(l)),
+            })
+            .collect()
     }
 }

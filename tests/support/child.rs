@@ -95,6 +95,11 @@ impl Harness {
             // A clean environment and a directory without .env: nothing from the developer's
             // shell or the repository's .env (dotenvy searches parent directories) leaks in.
             .env_clear()
+            // The crisis classifier's model, which `run` needs.
+            .env(
+                "COE_EMBED_MODEL_DIR",
+                std::env::var("COE_EMBED_MODEL_DIR").unwrap_or_default(),
+            )
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(self.dir.path())
             .stdin(Stdio::null())

@@ -205,7 +205,7 @@ fn sweep(scored: &[Scored]) {
             let t = Thresholds {
                 crisis,
                 concern,
-                mention: 0.6,
+                mention: 0.9,
             };
             let r = rates(scored, |s| s.patterns.max(verdict(&t, &s.units).tier));
             rows.push((t, r));

@@ -20,7 +20,7 @@ pub const K: usize = 20;
 
 /// The training files, compiled in so the bot and its bank always agree.
 /// `cargo test` checks that every `.tsv` in the folder is listed here.
-pub const TRAINING_FILES: [(&str, &str); 8] = [
+pub const TRAINING_FILES: [(&str, &str); 9] = [
     (
         "concern.tsv",
         include_str!("../../../data/gate/train/concern.tsv"),
@@ -44,6 +44,10 @@ pub const TRAINING_FILES: [(&str, &str); 8] = [
     (
         "distress_posts.tsv",
         include_str!("../../../data/gate/train/distress_posts.tsv"),
+    ),
+    (
+        "idioms.tsv",
+        include_str!("../../../data/gate/train/idioms.tsv"),
     ),
     (
         "mention.tsv",

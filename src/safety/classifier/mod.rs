@@ -60,18 +60,28 @@ impl Classifier {
         } else {
             self.worker.embed(all).await?
         };
-        let mut embeddings = embeddings.into_iter();
-        let risks = per_text
-            .iter()
-            .map(|units| {
-                let probabilities: Vec<[f32; 5]> = embeddings
-                    .by_ref()
-                    .take(units.len())
-                    .map(|e| self.bank.probabilities(&e))
-                    .collect();
-                verdict(&self.thresholds, &probabilities)
-            })
-            .collect();
+        // The neighbour search is a few milliseconds of CPU per sentence:
+        // off the async runtime too, like the embedding itself.
+        let bank = self.bank.clone();
+        let thresholds = self.thresholds;
+        let lengths: Vec<usize> = per_text.iter().map(Vec::len).collect();
+        let scored = tokio::task::spawn_blocking(move || {
+            let mut embeddings = embeddings.into_iter();
+            lengths
+                .iter()
+                .map(|&n| {
+                    let probabilities: Vec<[f32; 5]> = embeddings
+                        .by_ref()
+                        .take(n)
+                        .map(|e| bank.probabilities(&e))
+                        .collect();
+                    verdict(&thresholds, &probabilities)
+                })
+                .collect::<Vec<Risk>>()
+        });
+        let risks = scored
+            .await
+            .map_err(|e| EmbedError::Inference(format!("neighbour search: {e}")))?;
         Ok(risks)
     }
 }

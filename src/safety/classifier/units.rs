@@ -11,8 +11,17 @@ pub const MAX_UNITS: usize = 24;
 /// Fragments shorter than this many words are joined to the next one.
 const MIN_WORDS: usize = 5;
 
-/// The sentences of `text`, trimmed, fragments joined, capped at `MAX_UNITS`.
+/// Messages shorter than this are left to the patterns (which know "kms",
+/// "i want to die"): "and now?" has too little meaning for its nearest
+/// neighbours to say anything reliable about it.
+const MIN_MESSAGE_WORDS: usize = 5;
+
+/// The sentences of `text`, trimmed, fragments joined, capped at `MAX_UNITS`;
+/// none for a message of under `MIN_MESSAGE_WORDS` words.
 pub fn units(text: &str) -> Vec<String> {
+    if text.split_whitespace().count() < MIN_MESSAGE_WORDS {
+        return Vec::new();
+    }
     let mut out: Vec<String> = Vec::new();
     let mut pending = String::new();
     for sentence in sentences(text) {
@@ -87,7 +96,12 @@ mod tests {
                 "i have the pills saved up. anyway lol",
             ]
         );
-        assert_eq!(units("kms"), vec!["kms"]);
+        assert!(units("and now?").is_empty(), "too short to classify");
+        assert!(units("long day, slow thoughts").is_empty());
+        assert_eq!(
+            units("i just want out of everything"),
+            vec!["i just want out of everything"]
+        );
         assert!(units("  ... \n ").is_empty());
         assert_eq!(
             units("v2.0 is out. it is great fun to use"),

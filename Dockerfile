@@ -21,9 +21,11 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin coe \
-    && mkdir -p /data && chown coe /data
+    && mkdir -p /data /opt/coe-bot && chown coe /data /opt/coe-bot
 COPY --from=build /src/target/release/coe-bot /usr/local/bin/coe-bot
-COPY --from=model /models/minilm-l6-v2 /opt/coe-bot/minilm-l6-v2
+# Owned by the bot's user, so the classifier's bank is cached there on the
+# first start instead of being rebuilt at every start.
+COPY --from=model --chown=coe /models/minilm-l6-v2 /opt/coe-bot/minilm-l6-v2
 USER coe
 WORKDIR /data
 VOLUME ["/data"]

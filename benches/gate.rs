@@ -22,6 +22,11 @@
 
 mod support;
 
+#[path = "support/gate_posts.rs"]
+mod gate_posts;
+#[path = "support/gate_report.rs"]
+mod gate_report;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -34,67 +39,15 @@ use coe_bot::safety::classifier::{units::units, verdict, Classifier};
 use coe_bot::safety::crisis;
 use coe_bot::safety::gate::Gate;
 use coe_bot::store::{Outcome, Source};
+use gate_posts::POSTS;
+use gate_report::report;
 use support::mock::{Mock, MockProcess};
-use support::{median, ms, percentile, print_table, row, us, verdict as met};
+use support::{median, ms, us};
 
 /// Size of `model.safetensors` (scripts/embed-model.sh checks it).
 const WEIGHTS_BYTES: u64 = 90_868_376;
 const L: Duration = Duration::from_secs(2);
 const BURSTS: usize = 3;
-
-/// Typical posts of a peer-support channel: ordinary distress, questions, updates; no crisis.
-const POSTS: [&str; 20] = [
-    "I failed my chemistry midterm even though I studied every night for two weeks. I honestly \
-     don't know what else I can do, and I'm scared to tell my parents because they're paying \
-     for all of this.",
-    "Does anyone else get really anxious before phone calls? I had to call the doctor's office \
-     today and I rehearsed it for an hour.",
-    "My dog died on Sunday. He was fourteen and had been with me since I was a kid. The \
-     apartment feels so quiet now and I keep expecting to hear him at the door when I come home.",
-    "Just wanted to say thanks to everyone who replied last week. I talked to my sister like you \
-     suggested and it went way better than I expected.",
-    "I got laid off this morning along with half my team. Rent is due in ten days and I have \
-     maybe a month of savings. I keep refreshing job boards but my head is spinning and I can't \
-     focus on a single application.",
-    "I haven't slept more than four hours a night this whole week. My mind just races about \
-     everything I said wrong during the day.",
-    "My girlfriend and I broke up after three years. It was mutual, sort of, but I still feel \
-     like someone pulled the floor out from under me. All our friends are shared, so every plan \
-     reminds me of her, and I don't know whether to go out or stay home.",
-    "Work burnout is real. I used to love my job as a nurse but lately I dread every shift, I \
-     snap at my partner when I get home, and my days off just disappear into sleeping and \
-     scrolling. I feel like I'm running on empty and nobody at work seems to notice. How do you \
-     all recover when you're this drained?",
-    "My roommate keeps having loud guests over until 3am on weeknights. I've asked nicely twice \
-     and now things are tense between us. Any tips on how to bring it up again without it \
-     turning into a fight?",
-    "I'm thinking about coming out to my parents over the holidays. Part of me is excited to \
-     finally stop hiding, but they're pretty religious and I'm terrified of how dinner will go.",
-    "Had a panic attack in the middle of a meeting today. My heart was pounding and I had to \
-     leave the room. I'm so embarrassed and I don't know how to face my coworkers tomorrow.",
-    "Lately I just feel numb. Not sad exactly, just flat, like I'm watching my life through a \
-     window.",
-    "My mom was diagnosed with early-stage dementia last month. I'm the only one of my siblings \
-     who lives nearby, so most of the appointments and paperwork fall on me. I love her and I \
-     want to help, but I'm exhausted, and I feel guilty for even admitting that. Sometimes she \
-     forgets what we talked about an hour ago and I have to explain everything again.",
-    "Does it get easier? I started my first real job three months ago and I still feel like a \
-     fraud who will be found out any day.",
-    "I've been procrastinating on my thesis for weeks and now the deadline is close. Every time \
-     I open the document I feel sick and close it again.",
-    "New parent here. The baby is wonderful but I'm running on two hours of sleep and I cried in \
-     the shower this morning for no reason. Is this normal?",
-    "My best friend moved across the country last month. We text, but it's not the same, and \
-     weekends feel really empty now.",
-    "I had my first therapy session today. It was awkward and I barely said anything \
-     meaningful, but I'm proud I actually went. Hoping next week is easier.",
-    "I keep comparing my body to people on Instagram and it's making me miserable. I know the \
-     photos are edited, but I still feel awful when I look in the mirror and I've stopped going \
-     to the gym because I'm embarrassed.",
-    "Money is really tight this month. My car broke down, the repair costs more than I make in \
-     two weeks, and I need it to get to work. I'm trying to figure out who I could ask for help \
-     without feeling ashamed about it.",
-];
 
 fn main() {
     support::start();
@@ -185,21 +138,55 @@ struct GateRuns {
 }
 
 async fn run(gate: Gate, mut memory: Memory, calls: usize, burst: usize) -> GateRuns {
-    // Warm-up: the first pass sizes the allocator's pools and compiles the lexicon.
+    let (cold_ms, tiers) = warm_up(&gate).await;
+    let sequential = one_at_a_time(&gate, calls).await;
+    let (rates, burst_latencies) = bursts(&gate, burst).await;
+
+    // 3. What the runs left resident.
+    memory.after_runs = support::rss_mb();
+    memory.peak_after_runs = support::peak_rss_mb();
+    drop(gate);
+    GateRuns {
+        memory,
+        cold_ms,
+        latencies: sequential.latencies,
+        per_post: sequential.per_post,
+        tiers,
+        cpu_per_call_ms: sequential.cpu_per_call_ms,
+        wall_sequential_s: sequential.wall_s,
+        burst,
+        rates,
+        burst_latencies,
+    }
+}
+
+/// Warm-up: the first pass sizes the allocator's pools and compiles the lexicon. Returns the
+/// cold first call's latency and each post's tier.
+async fn warm_up(gate: &Gate) -> (f64, Vec<&'static str>) {
     let started = Instant::now();
     gate.assess(POSTS[0]).await;
     let cold_ms = ms(started.elapsed());
     for post in POSTS {
         gate.assess(post).await;
     }
-    let tiers: Vec<&'static str> = gate
+    let tiers = gate
         .assess_many(&POSTS)
         .await
         .iter()
         .map(|r| r.tier.as_str())
         .collect();
+    (cold_ms, tiers)
+}
 
-    // 1. One at a time.
+struct Sequential {
+    latencies: Vec<f64>,
+    per_post: Vec<Vec<f64>>,
+    cpu_per_call_ms: f64,
+    wall_s: f64,
+}
+
+/// 1. One at a time.
+async fn one_at_a_time(gate: &Gate, calls: usize) -> Sequential {
     let mut latencies = Vec::with_capacity(calls);
     let mut per_post = vec![Vec::new(); POSTS.len()];
     let cpu_started = cpu_time();
@@ -212,10 +199,18 @@ async fn run(gate: Gate, mut memory: Memory, calls: usize, burst: usize) -> Gate
         latencies.push(latency);
         per_post[i % POSTS.len()].push(latency);
     }
-    let wall_sequential_s = wall_started.elapsed().as_secs_f64();
+    let wall_s = wall_started.elapsed().as_secs_f64();
     let cpu_per_call_ms = ms(cpu_time() - cpu_started) / calls as f64;
+    Sequential {
+        latencies,
+        per_post,
+        cpu_per_call_ms,
+        wall_s,
+    }
+}
 
-    // 2. Bursts submitted at once.
+/// 2. Bursts submitted at once: each burst's messages/s and the last burst's latencies.
+async fn bursts(gate: &Gate, burst: usize) -> (Vec<f64>, Vec<f64>) {
     let mut rates = Vec::new();
     let mut burst_latencies = Vec::new();
     for _ in 0..BURSTS {
@@ -237,23 +232,7 @@ async fn run(gate: Gate, mut memory: Memory, calls: usize, burst: usize) -> Gate
         rates.push(burst as f64 / started.elapsed().as_secs_f64());
         burst_latencies = latencies;
     }
-
-    // 3. What the runs left resident.
-    memory.after_runs = support::rss_mb();
-    memory.peak_after_runs = support::peak_rss_mb();
-    drop(gate);
-    GateRuns {
-        memory,
-        cold_ms,
-        latencies,
-        per_post,
-        tiers,
-        cpu_per_call_ms,
-        wall_sequential_s,
-        burst,
-        rates,
-        burst_latencies,
-    }
+    (rates, burst_latencies)
 }
 
 struct Conversations {
@@ -392,149 +371,4 @@ fn stages(dir: &Path) -> Vec<Stage> {
             }
         })
         .collect()
-}
-
-fn report(runs: &GateRuns, conv: &Conversations, stages: &[Stage]) {
-    let mut rows = Vec::new();
-    for (i, stage) in stages.iter().enumerate() {
-        rows.push(row(&[
-            &(i + 1),
-            &stage.words,
-            &stage.units,
-            &stage.tokens,
-            &runs.tiers[i],
-            &format!("{:.1}", median(&runs.per_post[i])),
-            &format!("{:.0}", stage.patterns_us),
-            &format!("{:.0}", stage.split_us),
-            &format!("{:.1}", stage.embed_ms),
-            &format!("{:.0}", stage.knn_us),
-        ]));
-    }
-    print_table(
-        "Figure 7, per post: gate p50 (1.) and its stages run in turn on one thread (medians)",
-        &[
-            "post",
-            "words",
-            "units",
-            "tokens",
-            "tier",
-            "gate p50 ms",
-            "patterns µs",
-            "split µs",
-            "tokenize + MiniLM ms",
-            "kNN µs",
-        ],
-        &rows,
-    );
-    let sum = |f: &dyn Fn(&Stage) -> f64| stages.iter().map(f).sum::<f64>();
-    let n = stages.len() as f64;
-    let tokens = sum(&|s| s.tokens as f64) / n;
-    let embed_ms = sum(&|s| s.embed_ms) / n;
-    let embed_cpu_ms = sum(&|s| s.embed_cpu_ms) / n;
-    let other_ms = sum(&|s| (s.patterns_us + s.split_us + s.knn_us) / 1000.0) / n;
-    let flops = sum(&|s| s.tokens as f64 * FLOPS_PER_TOKEN) / n;
-    println!(
-        "mean per post: {:.1} words, {:.1} units, {tokens:.1} tokens; tokenize + MiniLM \
-         {embed_ms:.1} ms wall, {embed_cpu_ms:.1} ms CPU ({:.1} GFLOP linear layers → {:.0} \
-         GFLOPS per CPU second); patterns + split + kNN {other_ms:.2} ms",
-        sum(&|s| s.words as f64) / n,
-        sum(&|s| s.units as f64) / n,
-        flops / 1e9,
-        flops / 1e9 / (embed_cpu_ms / 1000.0),
-    );
-    println!(
-        "sequential gate: {} calls in {:.1} s, {:.1} ms CPU per call (all threads); cold first \
-         call {:.1} ms; Classifier::load {:.0} ms",
-        runs.latencies.len(),
-        runs.wall_sequential_s,
-        runs.cpu_per_call_ms,
-        runs.cold_ms,
-        runs.memory.load_ms,
-    );
-    println!(
-        "bursts of {}: {} messages/s; last burst's latency p50 / p99 {:.0} / {:.0} ms",
-        runs.burst,
-        runs.rates
-            .iter()
-            .map(|r| format!("{r:.0}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        median(&runs.burst_latencies),
-        percentile(&runs.burst_latencies, 99.0),
-    );
-    println!(
-        "{} conversations: outcomes {:?}, {} LLM requests, max {} in flight at the mock, \
-         first→last arrival {:.0} ms, latency p50 / p99 {:.0} / {:.0} ms; RSS after {:.1} MB \
-         (the pipeline's gate is a second model copy)",
-        conv.n,
-        conv.outcomes,
-        conv.requests,
-        conv.max_in_flight,
-        conv.arrivals_ms,
-        median(&conv.latencies),
-        percentile(&conv.latencies, 99.0),
-        conv.rss_after,
-    );
-
-    let p50 = median(&runs.latencies);
-    let p99 = percentile(&runs.latencies, 99.0);
-    let rate = median(&runs.rates);
-    let weights_mb = WEIGHTS_BYTES as f64 / (1024.0 * 1024.0);
-    let memory = &runs.memory;
-    let growth = memory.after_runs - memory.before;
-    let ratio = ms(conv.wall) / ms(L);
-    print_table(
-        "Figure 7 summary",
-        &["measure", "value", "target", "verdict"],
-        &[
-            row(&[
-                &format!(
-                    "gate latency p50, one post at a time ({} calls)",
-                    runs.latencies.len()
-                ),
-                &format!("{p50:.1} ms"),
-                &"≤ 15 ms",
-                &met(p50 <= 15.0),
-            ]),
-            row(&[
-                &"gate latency p99, one post at a time",
-                &format!(
-                    "{p99:.1} ms (max {:.1})",
-                    percentile(&runs.latencies, 100.0)
-                ),
-                &"≤ 60 ms",
-                &met(p99 <= 60.0),
-            ]),
-            row(&[
-                &format!(
-                    "throughput, {} posts at once (median of {BURSTS})",
-                    runs.burst
-                ),
-                &format!("{rate:.0} messages/s"),
-                &"≥ 150/s",
-                &met(rate >= 150.0),
-            ]),
-            row(&[
-                &"RSS growth: before load → after the runs",
-                &format!(
-                    "{growth:.1} MB ({:.1} → {:.1} after load → {:.1}; peak {:.1})",
-                    memory.before, memory.loaded, memory.after_runs, memory.peak_after_runs
-                ),
-                &format!(
-                    "≤ {:.1} MB (weights {weights_mb:.1} + 25)",
-                    weights_mb + 25.0
-                ),
-                &met(growth <= weights_mb + 25.0),
-            ]),
-            row(&[
-                &format!(
-                    "{} /coe-like calls at once, wall / L (L = 2 s, bound 256)",
-                    conv.n
-                ),
-                &format!("{ratio:.3}"),
-                &"≤ 1.2",
-                &met(ratio <= 1.2),
-            ]),
-        ],
-    );
 }

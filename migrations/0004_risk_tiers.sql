@@ -5,6 +5,8 @@ ALTER TABLE interactions ADD COLUMN risk_tier TEXT NOT NULL DEFAULT 'none'
 ALTER TABLE interactions ADD COLUMN risk_layer TEXT
     CHECK (risk_layer IN ('patterns', 'classifier', 'model_screen'));
 ALTER TABLE interactions ADD COLUMN risk_score REAL;
+-- Rows from before the tiers: a crisis outcome was the patterns' verdict.
+UPDATE interactions SET risk_tier = 'crisis', risk_layer = 'patterns' WHERE outcome = 'crisis';
 
 -- After a crisis reply in a support thread the bot stops improvising there
 -- until a moderator clears it (/coe-mod clear) or the pause ends.

@@ -112,8 +112,8 @@ pub struct Config {
     pub helpline_region: String,
     /// Days before reasoning text and review notes are purged.
     pub retention_days: u32,
-    /// Ask the model for a second opinion on messages the crisis patterns
-    /// did not flag; it can only escalate, never de-escalate.
+    /// Ask the model for its own risk tier beside the reply; the highest
+    /// tier of all layers wins, so it can only escalate.
     pub crisis_llm: bool,
     /// Where the crisis classifier's embedding model lives; `None` only
     /// when the operator set `COE_CRISIS_CLASSIFIER=off`.
@@ -256,7 +256,8 @@ impl Config {
             retention_days: number(&var, "COE_RETENTION_DAYS", 30, 1..=3650)? as u32,
             crisis_llm: flag(&var, "COE_CRISIS_LLM", false)?,
             crisis_classifier: flag(&var, "COE_CRISIS_CLASSIFIER", true)?
-                .then(|| embed_model_dir(&var)),
+                .then(|| embed_model_dir(&var))
+                .transpose()?,
             crisis_pause: Duration::from_secs(
                 3600 * number(&var, "COE_CRISIS_PAUSE_HOURS", 24, 1..=720)?,
             ),
@@ -265,15 +266,21 @@ impl Config {
     }
 }
 
-/// `COE_EMBED_MODEL_DIR`, else where `scripts/embed-model.sh` puts it.
-fn embed_model_dir(var: &impl Fn(&str) -> Option<String>) -> PathBuf {
+/// `COE_EMBED_MODEL_DIR`, else where `scripts/embed-model.sh` puts it
+/// (`$COE_CACHE_DIR` or `$HOME/.cache/coe-bot`, then `minilm-l6-v2`).
+pub fn embed_model_dir(var: &impl Fn(&str) -> Option<String>) -> Result<PathBuf, ConfigError> {
     if let Some(dir) = var("COE_EMBED_MODEL_DIR") {
-        return PathBuf::from(dir);
+        return Ok(PathBuf::from(dir));
     }
-    let cache = var("COE_CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(var("HOME").unwrap_or_default()).join(".cache/coe-bot"));
-    cache.join("minilm-l6-v2")
+    let cache = match (var("COE_CACHE_DIR"), var("HOME")) {
+        (Some(cache), _) => PathBuf::from(cache),
+        (None, Some(home)) => PathBuf::from(home).join(".cache/coe-bot"),
+        (None, None) => return Err(invalid(
+            "COE_EMBED_MODEL_DIR",
+            "is not set and neither is HOME: set it to the folder scripts/embed-model.sh printed",
+        )),
+    };
+    Ok(cache.join("minilm-l6-v2"))
 }
 
 fn snowflake(name: &'static str, raw: &str) -> Result<u64, ConfigError> {

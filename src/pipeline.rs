@@ -4,6 +4,7 @@
 use crate::chain::{response_format, run_chain, Care, ChainError, Strategy, Therapy, Turn};
 use crate::config::{Config, JsonMode};
 use crate::llm::LlmClient;
+use crate::safety::conversation::answer_to_check_in;
 use crate::safety::crisis_llm;
 use crate::safety::gate::Gate;
 use crate::safety::helplines::{concern_check_in, crisis_reply, mention_line};
@@ -148,6 +149,10 @@ impl Pipeline {
                 Some(risk) => risk,
                 None => self.gate.assess(text).await,
             };
+            let risk = match answer_to_check_in(request.history, text) {
+                Some(answer) => risk.max(answer),
+                None => risk,
+            };
             self.answer_by_tier(&mut response, request, text, risk)
                 .await;
         }
@@ -278,8 +283,9 @@ impl Pipeline {
         }
     }
 
-    /// Earlier crisis and concern messages stay out of the model's context:
-    /// the gate's promise is that such words are never improvised upon.
+    /// Earlier crisis and concern messages stay out of the model's context,
+    /// and so do the bot's answers to them (which echo them): the gate's
+    /// promise is that such words are never improvised upon.
     async fn safe_history(&self, history: &[Turn]) -> Vec<Turn> {
         let member_texts: Vec<&str> = history
             .iter()
@@ -287,10 +293,14 @@ impl Pipeline {
             .map(|t| t.text.as_str())
             .collect();
         let mut risks = self.gate.assess_many(&member_texts).await.into_iter();
+        let mut dropping = false;
         history
             .iter()
             .filter(|turn| {
-                !turn.from_member || risks.next().is_some_and(|r| r.tier < Tier::Concern)
+                if turn.from_member {
+                    dropping = risks.next().is_none_or(|r| r.tier >= Tier::Concern);
+                }
+                !dropping
             })
             .cloned()
             .collect()

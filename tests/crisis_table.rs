@@ -233,6 +233,11 @@ fn pattern_decisions_on_borderline_cases() {
         tier("I used to cut myself, I've been clean for a year now"),
         Tier::Mention
     );
+    // Recovery elsewhere does not soften a recent attempt.
+    assert_eq!(
+        tier("I've been in recovery for years, but I attempted suicide again last night"),
+        Tier::Crisis
+    );
     // ...but not when the negation belongs to something else.
     assert_eq!(
         concern("I'm not ok and I want to kill myself"),

@@ -40,7 +40,7 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Summarize what the bot recorded: strategy mix, outcomes, verdicts per therapy.
     Report(eval::ReportArgs),
-    /// The crisis gate's classifier: retrain its head, validate on labelled posts.
+    /// The crisis gate: measure it on labelled real posts.
     #[command(subcommand)]
     Gate(gate::GateCommand),
 }

@@ -4,12 +4,29 @@ use std::collections::HashMap;
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 
+/// `pairs` over a HOME, as every real environment has one.
 fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let mut map: HashMap<String, String> = HashMap::from([("HOME".into(), "/home/test".into())]);
+    map.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Config::from_lookup(|k| map.get(k).cloned())
+}
+
+#[test]
+fn the_classifier_model_is_found_where_the_setup_script_puts_it() {
+    let config = load(&[("COE_HASH_KEY", KEY)]).unwrap();
+    let default = PathBuf::from("/home/test/.cache/coe-bot/minilm-l6-v2");
+    assert_eq!(config.crisis_classifier, Some(default));
+    let cached = load(&[("COE_HASH_KEY", KEY), ("COE_CACHE_DIR", "/srv/cache")]).unwrap();
+    let expected = PathBuf::from("/srv/cache/minilm-l6-v2");
+    assert_eq!(cached.crisis_classifier, Some(expected));
+    let off = load(&[("COE_HASH_KEY", KEY), ("COE_CRISIS_CLASSIFIER", "off")]).unwrap();
+    assert_eq!(off.crisis_classifier, None);
+    let no_home = Config::from_lookup(|k| (k == "COE_HASH_KEY").then(|| KEY.to_string()));
+    let error = no_home.unwrap_err().to_string();
+    assert!(
+        error.contains("COE_EMBED_MODEL_DIR") && error.contains("embed-model.sh"),
+        "{error}"
+    );
 }
 
 #[test]

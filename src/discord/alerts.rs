@@ -26,7 +26,12 @@ pub fn alert_moderators(
     if !risk.tier.shows_helplines() {
         return;
     }
-    if !data.alerts.allow(incoming.author) {
+    let cooldown = if risk.tier == Tier::Crisis {
+        &data.alerts
+    } else {
+        &data.notices
+    };
+    if !cooldown.allow(incoming.author) {
         tracing::info!("moderator alert suppressed by the per-member cooldown");
         return;
     }

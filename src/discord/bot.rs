@@ -64,6 +64,7 @@ pub async fn start(config: Arc<Config>, pipeline: Pipeline) -> anyhow::Result<Bo
             config.discord.user_messages_per_minute,
         )),
         alerts: Arc::new(MemberLimiter::per_period(Duration::from_secs(600))),
+        notices: Arc::new(MemberLimiter::per_period(Duration::from_secs(600))),
         slow_down_notices: Arc::new(MemberLimiter::per_period(Duration::from_secs(60))),
         seen: Arc::new(SeenMessages::new(10_000)),
         in_flight: InFlight::default(),
@@ -128,7 +129,12 @@ async fn forget_idle_members(data: Data) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
         every.tick().await;
-        for limiter in [&data.limiter, &data.alerts, &data.slow_down_notices] {
+        for limiter in [
+            &data.limiter,
+            &data.alerts,
+            &data.notices,
+            &data.slow_down_notices,
+        ] {
             limiter.forget_idle();
         }
     }

@@ -4,17 +4,18 @@
 use super::alerts::alert_moderators;
 use super::commands::SLOW_DOWN;
 use super::in_flight::InFlightGuard;
-use super::reply::{reply_chunks, send_in_channel, without_footer};
+use super::reply::{reply_chunks, send_in_channel};
+use super::threads::{support_thread_parent, thread_history};
 use super::{Data, Error};
-use crate::chain::{Therapy, Turn, MAX_HISTORY_TURNS};
+use crate::chain::{Therapy, Turn};
 use crate::pipeline::{fixed_reply, Member, Request};
 use crate::safety::helplines::thread_paused;
 use crate::safety::risk::{Risk, Tier};
 use crate::store::{GuildSettings, Outcome, Source};
 use poise::serenity_prelude as serenity;
 use serenity::{
-    AutoArchiveDuration, Channel, ChannelId, ChannelType, CreateThread, FullEvent, GetMessages,
-    GuildId, Message, MessageId,
+    AutoArchiveDuration, ChannelId, ChannelType, CreateThread, FullEvent, GuildId, Message,
+    MessageId,
 };
 
 pub async fn on_event(
@@ -74,6 +75,16 @@ pub enum Mode {
     FixedOnly,
 }
 
+/// Takes the message as work in flight: `Full` normally; while shutting
+/// down, `FixedOnly` for a tier whose fixed text needs no model, else none.
+pub fn admit(data: &Data, tier: Tier) -> Option<(InFlightGuard, Mode)> {
+    match data.in_flight.enter() {
+        Some(working) => Some((working, Mode::Full)),
+        None if tier.shows_helplines() => Some((data.in_flight.enter_urgent(), Mode::FixedOnly)),
+        None => None,
+    }
+}
+
 /// Runs the pipeline with the guild's settings and the member's consent,
 /// and alerts moderators when the gate saw risk. `None`: nothing to send.
 pub async fn respond_to_member(
@@ -88,6 +99,15 @@ pub async fn respond_to_member(
         .helpline_region
         .clone()
         .unwrap_or_else(|| data.config.helpline_region.clone());
+    // After a crisis in a support thread, only people speak there until a
+    // moderator clears it: a short pointer to them, never model text.
+    if incoming.risk.tier < Tier::Crisis && thread_is_paused(data, incoming.channel_id).await {
+        return Some(Answer {
+            reply: thread_paused(&region),
+            tier: incoming.risk.tier,
+            interaction_id: None,
+        });
+    }
     let (answer, risk) = match mode {
         Mode::FixedOnly => {
             let reply = fixed_reply(&incoming.risk, &region)?;
@@ -199,12 +219,11 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
     if store.is_opted_out(&key).await.unwrap_or(true) && !urgent {
         return;
     }
-    let (working, mode) = match data.in_flight.enter() {
-        Some(working) => (working, Mode::Full),
-        None if risk.tier.shows_helplines() => (data.in_flight.enter_urgent(), Mode::FixedOnly),
-        None => return,
+    let Some((working, mode)) = admit(data, risk.tier) else {
+        return;
     };
-    if !data.limiter.allow(author) && !urgent {
+    // Past the rate limit, anything that earns helplines still gets them.
+    if !data.limiter.allow(author) && !risk.tier.shows_helplines() {
         if data.slow_down_notices.allow(author) {
             let notice = [SLOW_DOWN.to_string()];
             let _ = send_in_channel(&ctx.http, msg.channel_id, &notice, Some(msg.id)).await;
@@ -212,9 +231,6 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
         return;
     }
     let _typing = msg.channel_id.start_typing(&ctx.http);
-    if thread_parent.is_some() && !urgent && thread_is_paused(data, msg.channel_id).await {
-        return answer_paused_thread(ctx, data, guild_id, msg).await;
-    }
     let history = match thread_parent {
         Some(parent) => thread_history(ctx, msg, parent).await,
         None => Vec::new(),
@@ -296,108 +312,4 @@ async fn thread_is_paused(data: &Data, thread: ChannelId) -> bool {
             tracing::error!(%error, "could not read thread pause; treating as paused");
             true
         })
-}
-
-/// A paused thread gets a short, fixed pointer to people, not model text.
-async fn answer_paused_thread(
-    ctx: &serenity::Context,
-    data: &Data,
-    guild_id: GuildId,
-    msg: &Message,
-) {
-    let settings = guild_settings(data, Some(guild_id)).await;
-    let region = settings
-        .helpline_region
-        .unwrap_or_else(|| data.config.helpline_region.clone());
-    let chunks = reply_chunks(&thread_paused(&region));
-    if let Err(error) = send_in_channel(&ctx.http, msg.channel_id, &chunks, None).await {
-        tracing::error!(%error, "could not answer in a paused thread");
-    }
-}
-
-/// The support channel a thread belongs to, if the channel is such a thread.
-async fn support_thread_parent(
-    ctx: &serenity::Context,
-    data: &Data,
-    guild_id: GuildId,
-    channel_id: ChannelId,
-) -> Option<ChannelId> {
-    let parent = match cached_thread_parent(ctx, guild_id, channel_id) {
-        Some(parent) => parent?,
-        // Not in the cache (e.g. an old thread): ask Discord once.
-        None => match channel_id.to_channel(ctx).await {
-            Ok(Channel::Guild(channel))
-                if matches!(
-                    channel.kind,
-                    ChannelType::PublicThread | ChannelType::PrivateThread
-                ) =>
-            {
-                channel.parent_id?
-            }
-            _ => return None,
-        },
-    };
-    let store = data.pipeline.store();
-    match store.is_support_channel(guild_id.get(), parent.get()).await {
-        Ok(true) => Some(parent),
-        _ => None,
-    }
-}
-
-/// What the cache knows, without a REST call per chat message in busy
-/// servers: `Some(None)` for a cached regular channel, `Some(Some(parent))`
-/// for a cached thread, `None` when the cache does not know the channel.
-fn cached_thread_parent(
-    ctx: &serenity::Context,
-    guild_id: GuildId,
-    channel_id: ChannelId,
-) -> Option<Option<ChannelId>> {
-    let guild = ctx.cache.guild(guild_id)?;
-    if guild.channels.contains_key(&channel_id) {
-        return Some(None);
-    }
-    let thread = guild.threads.iter().find(|t| t.id == channel_id)?;
-    Some(thread.parent_id)
-}
-
-/// Earlier turns of a support thread, fetched from Discord (never stored):
-/// the starter message in the parent channel, then the thread's messages.
-/// Only this member's words and the bot's replies are kept: other people
-/// in the thread (who may have opted out) never reach the model.
-async fn thread_history(ctx: &serenity::Context, msg: &Message, parent: ChannelId) -> Vec<Turn> {
-    let bot = ctx.cache.current_user().id;
-    let member = msg.author.id;
-    let mut turns = Vec::new();
-    // A thread started from a message shares that message's id.
-    if let Ok(starter) = parent
-        .message(&ctx.http, MessageId::new(msg.channel_id.get()))
-        .await
-    {
-        if starter.author.id == member {
-            turns.push(Turn {
-                from_member: true,
-                text: starter.content,
-            });
-        }
-    }
-    let query = GetMessages::new()
-        .before(msg.id)
-        .limit(MAX_HISTORY_TURNS as u8 * 2);
-    match msg.channel_id.messages(&ctx.http, query).await {
-        Ok(mut earlier) => {
-            earlier.reverse();
-            for message in earlier {
-                let from_bot = message.author.id == bot;
-                if !(from_bot || message.author.id == member) || message.content.trim().is_empty() {
-                    continue;
-                }
-                turns.push(Turn {
-                    from_member: !from_bot,
-                    text: without_footer(&message.content).to_string(),
-                });
-            }
-        }
-        Err(error) => tracing::warn!(%error, "could not fetch thread history"),
-    }
-    turns
 }

@@ -45,10 +45,7 @@ impl InFlight {
     /// whose fixed reply needs no model and must not be dropped. The drain
     /// still waits for it (within its grace).
     pub fn enter_urgent(&self) -> InFlightGuard {
-        self.inner.count.fetch_add(1, Ordering::SeqCst);
-        InFlightGuard {
-            inner: self.inner.clone(),
-        }
+        counted(&self.inner)
     }
 
     pub fn count(&self) -> usize {
@@ -79,10 +76,15 @@ impl InFlightGuard {
     /// Another guard for work this one spawned (a moderator alert), so
     /// shutdown waits for that too.
     pub fn also(&self) -> InFlightGuard {
-        self.inner.count.fetch_add(1, Ordering::SeqCst);
-        InFlightGuard {
-            inner: self.inner.clone(),
-        }
+        counted(&self.inner)
+    }
+}
+
+/// One more unit of work in flight, whether or not shutdown has begun.
+fn counted(inner: &Arc<InFlightInner>) -> InFlightGuard {
+    inner.count.fetch_add(1, Ordering::SeqCst);
+    InFlightGuard {
+        inner: inner.clone(),
     }
 }
 

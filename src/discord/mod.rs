@@ -10,6 +10,7 @@ mod events;
 mod in_flight;
 mod reply;
 pub mod split;
+mod threads;
 
 pub use bot::{start, BotHandle};
 pub use in_flight::InFlight;
@@ -33,6 +34,9 @@ pub struct Data {
     pub limiter: Arc<in_flight::MemberLimiter>,
     /// One crisis alert per member per period, so moderators are not flooded.
     pub alerts: Arc<in_flight::MemberLimiter>,
+    /// The same for lower-urgency notices, counted apart, so a notice never
+    /// uses up the cooldown a crisis alert needs.
+    pub notices: Arc<in_flight::MemberLimiter>,
     /// One "slow down" notice per member per minute: answering every
     /// message of a flood would make the bot flood too.
     pub slow_down_notices: Arc<in_flight::MemberLimiter>,

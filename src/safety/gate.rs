@@ -26,10 +26,6 @@ impl Gate {
         Gate { classifier: None }
     }
 
-    pub fn has_classifier(&self) -> bool {
-        self.classifier.is_some()
-    }
-
     pub async fn assess(&self, text: &str) -> Risk {
         self.assess_many(&[text]).await.remove(0)
     }

@@ -46,6 +46,19 @@ pub fn concern_check_in(region: &str) -> String {
     fill(&DIRECTORY.replies.concern_check_in, region)
 }
 
+/// Whether a bot message carries the check-in (its question paragraph,
+/// which has no placeholders, so it reads the same in every region).
+pub fn is_check_in(text: &str) -> bool {
+    let question = DIRECTORY
+        .replies
+        .concern_check_in
+        .trim()
+        .split("\n\n")
+        .next()
+        .unwrap_or_default();
+    !question.is_empty() && text.contains(question)
+}
+
 /// The one support line that follows the model's reply at tier `mention`.
 pub fn mention_line(region: &str) -> String {
     fill(&DIRECTORY.replies.mention_line, region)

@@ -2,6 +2,7 @@
 //! texts, and output sanitizing.
 
 pub mod classifier;
+pub mod conversation;
 pub mod crisis;
 pub mod crisis_llm;
 pub mod gate;

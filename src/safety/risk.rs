@@ -135,8 +135,9 @@ impl Risk {
     }
 
     /// The highest tier of two layers' verdicts wins; on a tie the earlier
-    /// one (`self`) keeps its reasons. A kind named by the patterns is kept
-    /// when a layer that cannot tell kinds apart raises the tier.
+    /// one (`self`) keeps its reasons. A kind the patterns named at concern
+    /// or above is kept when a layer that cannot tell kinds apart raises
+    /// the tier.
     pub fn max(self, other: Risk) -> Risk {
         let score = self.score.or(other.score);
         let (mut winner, loser) = if other.tier > self.tier {
@@ -144,7 +145,13 @@ impl Risk {
         } else {
             (self, other)
         };
-        if winner.layer != Some(Layer::Patterns) && loser.layer == Some(Layer::Patterns) {
+        // Only a kind the patterns stand behind (a concern or more): a
+        // mention of someone else must not turn the writer's crisis reply
+        // into advice about another person.
+        if winner.layer != Some(Layer::Patterns)
+            && loser.layer == Some(Layer::Patterns)
+            && loser.tier >= Tier::Concern
+        {
             winner.kind = loser.kind;
         }
         winner.score = score;
@@ -193,5 +200,7 @@ mod tests {
         assert_eq!(tie.layer, Some(Layer::Patterns));
         assert_eq!(tie.rule_id, Some("other.says_die"));
         assert_eq!(Risk::default().max(Risk::default()).layer, None);
+        let news = Risk::from_layer(Layer::Patterns, Tier::Mention, RiskKind::OtherPerson);
+        assert_eq!(news.max(classifier).kind, RiskKind::SelfRisk);
     }
 }

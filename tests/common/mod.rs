@@ -67,6 +67,9 @@ pub fn config(llm: &MockServer, dir: &std::path::Path, extra: &[(&str, &str)]) -
         "DATABASE_URL".into(),
         format!("sqlite://{}", dir.join("coe.db").display()),
     );
+    if let Ok(dir) = std::env::var("COE_EMBED_MODEL_DIR") {
+        vars.insert("COE_EMBED_MODEL_DIR".into(), dir);
+    }
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }

@@ -4,6 +4,7 @@
 //! independent evaluation. Threshold sweeps are refused outside the tune
 //! slice (0–3), so the holdout (4–7) stays an honest estimate.
 
+use crate::config::embed_model_dir;
 use crate::embed::Embedder;
 use crate::safety::classifier::bank::Bank;
 use crate::safety::classifier::head::{Label, Thresholds};
@@ -24,8 +25,9 @@ pub struct ValidateArgs {
     /// Label files to report on, each reported on its own.
     #[arg(long, num_args = 1.., default_values = ["data/gate/epitome_labels_tune.csv", "data/gate/epitome_labels_holdout.csv"])]
     pub labels: Vec<PathBuf>,
+    /// The embedding model (default: where scripts/embed-model.sh puts it).
     #[arg(long, env = "COE_EMBED_MODEL_DIR")]
-    pub model_dir: PathBuf,
+    pub model_dir: Option<PathBuf>,
     /// Grid-search the thresholds (tune slice only).
     #[arg(long)]
     pub sweep: bool,
@@ -51,8 +53,12 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let posts = seeker_posts(&dir)?;
-    let embedder = Embedder::load(&args.model_dir)?;
-    let bank = Bank::load_or_build(&embedder, &args.model_dir)?;
+    let model_dir = match args.model_dir {
+        Some(dir) => dir,
+        None => embed_model_dir(&|name| std::env::var(name).ok().filter(|v| !v.is_empty()))?,
+    };
+    let embedder = Embedder::load(&model_dir)?;
+    let bank = Bank::load_or_build(&embedder, &model_dir)?;
     for file in &args.labels {
         let labels = read_labels(file)?;
         let tune_only = labels.keys().all(|id| slice_digit(id) < 4);
@@ -105,7 +111,9 @@ fn read_labels(path: &Path) -> anyhow::Result<HashMap<String, Label>> {
     let mut labels = HashMap::new();
     for record in reader.records() {
         let record = record?;
-        let (id, tier) = (&record[0], &record[1]);
+        let (Some(id), Some(tier)) = (record.get(0), record.get(1)) else {
+            bail!("{}: expected sp_id,tier rows", path.display());
+        };
         if slice_digit(id) >= 8 {
             bail!("{}: {id} is in the reserved half", path.display());
         }

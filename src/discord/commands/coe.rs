@@ -1,10 +1,10 @@
 //! `/coe therapy:<…> message:<…> [private]`: the chain on demand.
 
 use crate::chain::Therapy;
-use crate::discord::events::{respond_to_member, Incoming, Mode};
+use crate::discord::events::{admit, respond_to_member, Incoming};
 use crate::discord::reply::{no_mentions, reply_chunks};
 use crate::discord::{Context, Error};
-use crate::safety::risk::Tier;
+use crate::safety::crisis;
 use crate::store::Source;
 use poise::CreateReply;
 
@@ -47,29 +47,27 @@ pub async fn coe(
 ) -> Result<(), Error> {
     let private = private.unwrap_or(false);
     let data = ctx.data();
-    let risk = data.pipeline.gate().assess(&message).await;
+    // The patterns answer at once; the classifier may queue behind other
+    // messages, so it runs after the deferral (Discord allows 3 seconds).
+    let quick = crisis::assess(&message);
     // These refusals are answered at once and only to the member, before
     // any deferral could make them public. A crisis or concern is still
     // answered while shutting down: its fixed reply needs no model.
-    let (working, mode) = match data.in_flight.enter() {
-        Some(working) => (working, Mode::Full),
-        None if risk.tier.shows_helplines() => (data.in_flight.enter_urgent(), Mode::FixedOnly),
-        None => {
-            ctx.send(ephemeral_text(RESTARTING)).await?;
-            return Ok(());
-        }
+    let Some((working, mode)) = admit(data, quick.tier) else {
+        ctx.send(ephemeral_text(RESTARTING)).await?;
+        return Ok(());
     };
     let author = ctx.author().id.get();
-    if !data.limiter.allow(author) && risk.tier != Tier::Crisis {
+    if !data.limiter.allow(author) && !quick.tier.shows_helplines() {
         ctx.send(ephemeral_text(SLOW_DOWN)).await?;
         return Ok(());
     }
-    // Discord needs an answer within 3 seconds; the chain takes longer.
     if private {
         ctx.defer_ephemeral().await?;
     } else {
         ctx.defer().await?;
     }
+    let risk = data.pipeline.gate().assess(&message).await;
     let incoming = Incoming {
         source: Source::Slash,
         guild_id: ctx.guild_id(),

@@ -126,14 +126,6 @@ impl Bank {
         Ok(Bank { labels, vectors })
     }
 
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
     /// Probabilities per label (in `Label::ALL` order) from the votes of
     /// the `K` most similar units, each weighted by 1 / cosine distance; an
     /// exact match decides alone.

@@ -73,6 +73,9 @@ impl Thresholds {
     pub fn tier(&self, p: &[f32; 5]) -> (Tier, f32) {
         let crisis = p[Label::Crisis.index()];
         let risk = crisis + p[Label::Concern.index()];
+        // No separate "leaning to crisis" rule: measured, a unit with most
+        // but not nearly all of its votes on crisis is far more often an
+        // idiom ("i could murder a coffee") than a risk (data/gate/README.md).
         let tier = if crisis >= self.crisis {
             Tier::Crisis
         } else if risk >= self.concern {
@@ -101,6 +104,7 @@ mod tests {
         assert_eq!(t.tier(&[0.3, 0.2, 0.1, 0.2, 0.2]).0, Tier::Concern);
         assert_eq!(t.tier(&[0.1, 0.1, 0.4, 0.2, 0.2]).0, Tier::Mention);
         assert_eq!(t.tier(&[0.0, 0.1, 0.1, 0.4, 0.4]).0, Tier::None);
+
         let (_, score) = t.tier(&[0.25, 0.25, 0.0, 0.25, 0.25]);
         assert!((score - 0.5).abs() < 1e-6);
     }

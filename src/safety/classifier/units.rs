@@ -3,10 +3,15 @@
 //! One sentence about saved-up pills must decide a long post, so the gate
 //! keeps the riskiest unit rather than averaging the whole text away.
 
-/// At most this many units per message; longer posts keep their first and
-/// last sentences (where risk is most often stated) and an even spread of
-/// the middle, so the work per message has a ceiling.
-pub const MAX_UNITS: usize = 24;
+/// At most this many units per message: enough for every sentence of the
+/// longest message the pipeline reads (4,000 characters); beyond it, the
+/// first and last sentences and an even spread of the middle, so the work
+/// per message has a ceiling.
+pub const MAX_UNITS: usize = 48;
+
+/// A run-on "sentence" longer than this is scored in windows of this many
+/// words, since the model reads only its first 128 tokens.
+const WINDOW_WORDS: usize = 60;
 
 /// Fragments shorter than this many words are joined to the next one.
 const MIN_WORDS: usize = 5;
@@ -42,7 +47,17 @@ pub fn units(text: &str) -> Vec<String> {
             None => out.push(pending),
         }
     }
-    spread(out, MAX_UNITS)
+    let windows = out.iter().flat_map(|unit| windows(unit)).collect();
+    spread(windows, MAX_UNITS)
+}
+
+/// `unit` itself, or consecutive windows of `WINDOW_WORDS` words.
+fn windows(unit: &str) -> Vec<String> {
+    let words: Vec<&str> = unit.split_whitespace().collect();
+    if words.len() <= WINDOW_WORDS {
+        return vec![unit.to_string()];
+    }
+    words.chunks(WINDOW_WORDS).map(|w| w.join(" ")).collect()
 }
 
 /// Splits after `.`, `!`, `?` or `…` followed by a space, and at line breaks.
@@ -110,13 +125,22 @@ mod tests {
     }
 
     #[test]
+    fn run_on_text_is_scored_in_windows() {
+        let text = "word ".repeat(150);
+        let got = units(&text);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].split_whitespace().count(), 60);
+        assert_eq!(got[2].split_whitespace().count(), 30);
+    }
+
+    #[test]
     fn long_posts_are_capped_but_keep_both_ends() {
-        let text: String = (0..100)
+        let text: String = (0..200)
             .map(|i| format!("this is sentence number {i} of a long post. "))
             .collect();
         let got = units(&text);
         assert_eq!(got.len(), MAX_UNITS);
         assert!(got[0].contains("number 0 "));
-        assert!(got[MAX_UNITS - 1].contains("number 99 "));
+        assert!(got[MAX_UNITS - 1].contains("number 199 "));
     }
 }

@@ -1,7 +1,9 @@
 //! The one pipeline every front door (Discord, terminal) shares:
 //! intake limits → crisis gate → chain → sanitize → record.
 
-use crate::chain::{response_format, run_chain, Care, ChainError, Strategy, Therapy, Turn};
+use crate::chain::{
+    care_note, response_format, run_chain, Care, ChainError, Strategy, Therapy, Turn,
+};
 use crate::config::{Config, JsonMode};
 use crate::llm::LlmClient;
 use crate::safety::conversation::answer_to_check_in;
@@ -210,7 +212,9 @@ impl Pipeline {
         }
         let region = request.helpline_region;
         match risk.tier {
-            Tier::Concern => push_paragraph(&mut response.reply, &concern_check_in(region)),
+            Tier::Concern => {
+                push_paragraph(&mut response.reply, &concern_check_in(risk.kind, region))
+            }
             Tier::Mention => push_paragraph(&mut response.reply, &mention_line(region)),
             Tier::None | Tier::Crisis => {}
         }
@@ -255,7 +259,9 @@ impl Pipeline {
         match run.result {
             Ok(output) => {
                 let reply = sanitize_reply(&output.reply);
-                if leaks_prompt(&reply, therapy.system_prompt()) {
+                let leaked = leaks_prompt(&reply, therapy.system_prompt())
+                    || care_note(care).is_some_and(|note| leaks_prompt(&reply, note));
+                if leaked {
                     tracing::warn!("model reply reproduced the system prompt; withheld");
                     response.outcome = Outcome::Refused;
                     response.reply = PROMPT_LEAK_REPLY.into();
@@ -348,7 +354,7 @@ impl Pipeline {
 pub fn fixed_reply(risk: &Risk, helpline_region: &str) -> Option<String> {
     match risk.tier {
         Tier::Crisis => Some(crisis_reply(risk.kind, helpline_region)),
-        Tier::Concern => Some(concern_check_in(helpline_region)),
+        Tier::Concern => Some(concern_check_in(risk.kind, helpline_region)),
         Tier::Mention | Tier::None => None,
     }
 }

@@ -63,7 +63,10 @@ async fn concern() {
     set_alerts(&bot).await;
     assert_eq!(tier_of(&bot, CONCERN_TEXT).await, Tier::Concern);
     let message = bot.say(&alice(), SUPPORT, CONCERN_TEXT).await;
-    let expected = reply_chunks(&format!("{REPLY}\n\n{}", concern_check_in("us")));
+    let expected = reply_chunks(&format!(
+        "{REPLY}\n\n{}",
+        concern_check_in(RiskKind::SelfRisk, "us")
+    ));
     let first = bot.message_in(message, &expected[0]).await;
     assert!(content(&first).contains("thoughts of ending your life"));
     assert!(content(&first).contains("988"));
@@ -214,7 +217,7 @@ async fn drain() {
     let fixed = reply_chunks(&crisis_reply(RiskKind::SelfRisk, "us"));
     bot.message_in(crisis, &fixed[0]).await;
     let concern = bot.say(&alice(), SUPPORT, CONCERN_TEXT).await;
-    let check_in = reply_chunks(&concern_check_in("us"));
+    let check_in = reply_chunks(&concern_check_in(RiskKind::SelfRisk, "us"));
     bot.message_in(concern, &check_in[0]).await;
     let calm = bot
         .say(

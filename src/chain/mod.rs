@@ -8,8 +8,8 @@ mod therapy;
 
 pub use parse::{parse_output, ChainOutput, ParseError};
 pub use prompt::{
-    as_member_data, build_messages, output_schema, repair_messages, response_format, Care, Turn,
-    MAX_HISTORY_TURNS,
+    as_member_data, build_messages, care_note, output_schema, repair_messages, response_format,
+    Care, Turn, MAX_HISTORY_TURNS,
 };
 pub use run::{run_chain, ChainError, ChainRun};
 pub use strategy::{Strategy, Therapy};

@@ -43,6 +43,14 @@ pub enum Care {
 
 const CONCERN_NOTE: &str = include_str!("../../prompts/concern.md");
 
+/// The instruction a level of care adds to the system prompt, if any.
+pub fn care_note(care: Care) -> Option<&'static str> {
+    match care {
+        Care::Usual => None,
+        Care::Heightened => Some(CONCERN_NOTE),
+    }
+}
+
 pub fn build_messages(
     therapy: Therapy,
     care: Care,
@@ -50,8 +58,8 @@ pub fn build_messages(
     message: &str,
 ) -> Vec<ChatMessage> {
     let mut messages = vec![ChatMessage::new(Role::System, therapy.system_prompt())];
-    if care == Care::Heightened {
-        messages.push(ChatMessage::new(Role::System, CONCERN_NOTE));
+    if let Some(note) = care_note(care) {
+        messages.push(ChatMessage::new(Role::System, note));
     }
     let start = history.len().saturating_sub(MAX_HISTORY_TURNS);
     for turn in &history[start..] {

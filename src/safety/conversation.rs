@@ -62,7 +62,7 @@ mod tests {
 
     #[test]
     fn a_yes_to_the_check_in_is_a_crisis_and_any_answer_a_concern() {
-        let history = after(&concern_check_in("us"));
+        let history = after(&concern_check_in(RiskKind::SelfRisk, "us"));
         for yes in ["yes", "Yeah.", "kinda", "sometimes, at night", "i think so"] {
             let risk = answer_to_check_in(&history, yes).expect("an answer");
             assert_eq!(risk.tier, Tier::Crisis, "{yes}");
@@ -77,7 +77,7 @@ mod tests {
     fn only_an_answer_right_after_the_check_in_counts() {
         assert!(answer_to_check_in(&after("What happened today?"), "yes").is_none());
         assert!(answer_to_check_in(&[], "yes").is_none());
-        let mut history = after(&concern_check_in("uk"));
+        let mut history = after(&concern_check_in(RiskKind::SelfRisk, "uk"));
         history.push(Turn {
             from_member: true,
             text: "no".into(),

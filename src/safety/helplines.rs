@@ -41,9 +41,15 @@ pub fn crisis_reply(kind: RiskKind, region: &str) -> String {
     fill(template, region)
 }
 
-/// The fixed check-in that follows the model's reply at tier `concern`.
-pub fn concern_check_in(region: &str) -> String {
-    fill(&DIRECTORY.replies.concern_check_in, region)
+/// The fixed check-in that follows the model's reply at tier `concern`:
+/// a direct question to the writer, or, when the worry is about someone
+/// else, how to ask them.
+pub fn concern_check_in(kind: RiskKind, region: &str) -> String {
+    let replies = &DIRECTORY.replies;
+    match kind {
+        RiskKind::OtherPerson => fill(&replies.concern_check_in_other, region),
+        RiskKind::SelfRisk | RiskKind::DangerToOthers => fill(&replies.concern_check_in, region),
+    }
 }
 
 /// Whether a bot message carries the check-in (its question paragraph,
@@ -125,6 +131,7 @@ struct Replies {
     other_person: String,
     danger_to_others: String,
     concern_check_in: String,
+    concern_check_in_other: String,
     mention_line: String,
     thread_paused: String,
 }
@@ -161,6 +168,7 @@ impl Directory {
             ("other_person", &r.other_person),
             ("danger_to_others", &r.danger_to_others),
             ("concern_check_in", &r.concern_check_in),
+            ("concern_check_in_other", &r.concern_check_in_other),
             ("thread_paused", &r.thread_paused),
         ] {
             if !text.contains("{helplines}") || !text.contains("{emergency}") || text.contains('@')
@@ -280,7 +288,11 @@ mod tests {
     fn tier_texts_ask_directly_list_helplines_and_stay_short() {
         for region in known_regions().into_iter().chain([""]) {
             let helplines = helplines_for(region);
-            for text in [concern_check_in(region), thread_paused(region)] {
+            for text in [
+                concern_check_in(RiskKind::SelfRisk, region),
+                concern_check_in(RiskKind::OtherPerson, region),
+                thread_paused(region),
+            ] {
                 assert!(text.chars().count() <= 1200, "{region}: too long");
                 assert!(!text.contains('{') && !text.contains('@'), "{region}");
                 assert!(
@@ -291,7 +303,7 @@ mod tests {
             let line = mention_line(region);
             assert!(line.lines().count() == 1 && line.contains(&helplines[0].contact));
         }
-        let check_in = concern_check_in("us").to_lowercase();
+        let check_in = concern_check_in(RiskKind::SelfRisk, "us").to_lowercase();
         assert!(check_in.contains("thoughts of ending your life"));
         for word in ["pill", "rope", "jump", "overdose", "gun", "bridge", "cut"] {
             assert!(!check_in.contains(word), "check-in mentions {word:?}");

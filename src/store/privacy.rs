@@ -74,6 +74,14 @@ impl Store {
                 .await?
                 .rows_affected();
         }
+        // Pauses that have ended say nothing any more: drop them too.
+        cleared += sqlx::query(
+            "DELETE FROM paused_threads
+             WHERE paused_until <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        )
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
         Ok(cleared)
     }
 }

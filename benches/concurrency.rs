@@ -75,26 +75,11 @@ async fn round(mock: &Mock, dir: &Path, bound: &'static str, n: usize, record: b
 
     let rss_before = support::rss_mb();
     let started = Instant::now();
-    let tasks: Vec<_> = (0..n)
-        .map(|i| {
-            let pipeline = pipeline.clone();
-            tokio::spawn(async move { message(&pipeline, i, record).await })
-        })
-        .collect();
-    let mut latencies = Vec::with_capacity(n);
-    let mut outcomes = BTreeMap::new();
-    for (i, task) in tasks.into_iter().enumerate() {
-        let (outcome, latency) = match tokio::time::timeout(L * 30, task).await {
-            Ok(done) => done.expect("conversation task"),
-            Err(_) => panic!(
-                "conversation {i} of {n} unfinished after {:?}; mock saw {:?}",
-                started.elapsed(),
-                mock.stats().await
-            ),
-        };
-        *outcomes.entry(outcome.as_str()).or_insert(0) += 1;
-        latencies.push(latency);
-    }
+    let (latencies, outcomes) = support::run_all(n, L * 30, |i| {
+        let pipeline = pipeline.clone();
+        async move { message(&pipeline, i, record).await }
+    })
+    .await;
     let wall = started.elapsed();
     let peak_after = support::peak_rss_mb();
     let stats = mock.stats().await;

@@ -270,26 +270,11 @@ async fn pipeline_round(mock: &Mock, n: usize) -> Conversations {
     mock.reset().await;
 
     let started = Instant::now();
-    let tasks: Vec<_> = (0..n)
-        .map(|i| {
-            let pipeline = pipeline.clone();
-            tokio::spawn(async move { respond(&pipeline, i).await })
-        })
-        .collect();
-    let mut latencies = Vec::with_capacity(n);
-    let mut outcomes = BTreeMap::new();
-    for (i, task) in tasks.into_iter().enumerate() {
-        let (outcome, latency) = match tokio::time::timeout(L * 30, task).await {
-            Ok(done) => done.expect("conversation task"),
-            Err(_) => panic!(
-                "conversation {i} of {n} unfinished after {:?}; mock saw {:?}",
-                started.elapsed(),
-                mock.stats().await
-            ),
-        };
-        *outcomes.entry(outcome.as_str()).or_insert(0) += 1;
-        latencies.push(latency);
-    }
+    let (latencies, outcomes) = support::run_all(n, L * 30, |i| {
+        let pipeline = pipeline.clone();
+        async move { respond(&pipeline, i).await }
+    })
+    .await;
     let wall = started.elapsed();
     let stats = mock.stats().await;
     let rss_after = support::rss_mb();

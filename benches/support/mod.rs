@@ -6,7 +6,8 @@
 
 pub mod mock;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
@@ -14,8 +15,8 @@ use coe_bot::chain::Therapy;
 use coe_bot::config::Config;
 use coe_bot::llm::LlmClient;
 use coe_bot::pipeline::{Member, Pipeline, Request};
-use coe_bot::store::Source;
 use coe_bot::store::Store;
+use coe_bot::store::{Outcome, Source};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
 pub const HASH_KEY: &str = "bench-hash-key-0123456789abcdef0123456789";
@@ -220,4 +221,33 @@ pub fn request(i: usize, source: Source, therapy: Therapy, record: bool) -> Requ
         helpline_region: "us",
         risk: None,
     }
+}
+
+/// Spawns conversations `0..n` at once and waits for each (at most `limit`
+/// each): their latencies in ms, in order, and how many ended how.
+pub async fn run_all<F, Fut>(
+    n: usize,
+    limit: Duration,
+    conversation: F,
+) -> (Vec<f64>, BTreeMap<&'static str, usize>)
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = (Outcome, f64)> + Send + 'static,
+{
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(conversation(i))).collect();
+    let mut latencies = Vec::with_capacity(n);
+    let mut outcomes = BTreeMap::new();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let (outcome, latency) = match tokio::time::timeout(limit, task).await {
+            Ok(done) => done.expect("conversation task"),
+            Err(_) => panic!(
+                "conversation {i} of {n} unfinished after {:?}",
+                started.elapsed()
+            ),
+        };
+        *outcomes.entry(outcome.as_str()).or_insert(0) += 1;
+        latencies.push(latency);
+    }
+    (latencies, outcomes)
 }

@@ -10,7 +10,7 @@
 # outside the repository. A second run only checks that they are there with
 # the expected sizes, so it is instant; delete the directory to re-verify
 # checksums from scratch. Messages go to stderr; stdout is exactly one line,
-# so `eval "$(scripts/embed-model.sh)"` or `export $(...)` works.
+# so `model_env="$(scripts/embed-model.sh)"; export "$model_env"` works.
 set -euo pipefail
 
 CACHE="${COE_CACHE_DIR:-$HOME/.cache/coe-bot}"

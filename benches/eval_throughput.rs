@@ -43,11 +43,6 @@ fn main() {
     }
     println!("{}", support::machine_line());
     let mock = MockProcess::spawn(Duration::ZERO, 0.0);
-    println!(
-        "mock LLM in child process {} at {}",
-        mock.pid(),
-        mock.mock.addr
-    );
     support::runtime().block_on(run(mock.mock.clone()));
 }
 

@@ -64,11 +64,6 @@ fn main() {
     let burst = support::env_usize("COE_BENCH_GATE_BURST", 600);
     let conversations = support::env_usize("COE_BENCH_GATE_CONVERSATIONS", 200);
     let mock = MockProcess::spawn(Duration::ZERO, 0.0);
-    println!(
-        "mock LLM in child process {} at {}",
-        mock.pid(),
-        mock.mock.addr
-    );
     let runtime = support::runtime();
 
     let rss_before = support::rss_mb();

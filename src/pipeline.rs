@@ -7,9 +7,10 @@ use crate::chain::{
 use crate::config::{Config, JsonMode};
 use crate::llm::LlmClient;
 use crate::safety::conversation::answer_to_check_in;
+use crate::safety::crisis;
 use crate::safety::crisis_llm;
 use crate::safety::gate::Gate;
-use crate::safety::helplines::{concern_check_in, crisis_reply, mention_line};
+use crate::safety::helplines::{answers_risk, concern_check_in, crisis_reply, mention_line};
 use crate::safety::risk::{Risk, Tier};
 use crate::safety::sanitize::{leaks_prompt, sanitize_reply};
 use crate::store::anon::UserKeyer;
@@ -243,7 +244,7 @@ impl Pipeline {
         message: &str,
     ) {
         let therapy = request.therapy;
-        let history = self.safe_history(request.history).await;
+        let history = Pipeline::safe_history(request.history);
         let run = run_chain(
             &self.llm,
             self.response_format.as_ref(),
@@ -291,25 +292,24 @@ impl Pipeline {
 
     /// Earlier crisis and concern messages stay out of the model's context,
     /// and so do the bot's answers to them (which echo them): the gate's
-    /// promise is that such words are never improvised upon.
-    async fn safe_history(&self, history: &[Turn]) -> Vec<Turn> {
-        let member_texts: Vec<&str> = history
-            .iter()
-            .filter(|t| t.from_member)
-            .map(|t| t.text.as_str())
-            .collect();
-        let mut risks = self.gate.assess_many(&member_texts).await.into_iter();
+    /// promise is that such words are never improvised upon. Each turn was
+    /// judged by the whole gate when it arrived, and the bot's fixed text
+    /// after it says so; the patterns catch the rest, so no turn is
+    /// embedded again with every new message.
+    fn safe_history(history: &[Turn]) -> Vec<Turn> {
         let mut dropping = false;
-        history
-            .iter()
-            .filter(|turn| {
-                if turn.from_member {
-                    dropping = risks.next().is_none_or(|r| r.tier >= Tier::Concern);
-                }
-                !dropping
-            })
-            .cloned()
-            .collect()
+        let mut kept = Vec::with_capacity(history.len());
+        for (i, turn) in history.iter().enumerate() {
+            if turn.from_member {
+                let answers = history[i + 1..].iter().take_while(|t| !t.from_member);
+                dropping = crisis::assess(&turn.text).tier >= Tier::Concern
+                    || answers.clone().any(|t| answers_risk(&t.text));
+            }
+            if !dropping {
+                kept.push(turn.clone());
+            }
+        }
+        kept
     }
 
     /// Writes the anonymized row. A storage failure is logged, never shown

@@ -245,6 +245,7 @@ pub struct MockProcess {
 }
 
 impl MockProcess {
+    /// Starts the mock and says where it listens (every bench prints it).
     pub fn spawn(latency: Duration, fail_rate: f64) -> MockProcess {
         let exe = std::env::current_exe().expect("own executable");
         let mut child = Command::new(exe)
@@ -267,10 +268,12 @@ impl MockProcess {
             .strip_prefix("listening ")
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("mock process said {line:?}"));
-        MockProcess {
+        let process = MockProcess {
             child,
             mock: Mock::at(addr),
-        }
+        };
+        println!("mock LLM in child process {} at {addr}", process.pid());
+        process
     }
 
     pub fn pid(&self) -> u32 {

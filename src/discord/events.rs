@@ -211,12 +211,11 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
     }
     let author = msg.author.id.get();
     let key = data.pipeline.user_key(&Member::Discord(author));
-    // Judged once here; the pipeline uses the same verdict. Opted-out and
-    // rate-limited members are left alone, except that a crisis still gets
-    // the helplines (nothing is recorded for opted-out members either way).
+    // Judged once here; the pipeline uses the same verdict. Opted-out
+    // members are left alone, except that a crisis still gets the helplines
+    // (nothing is recorded for them either way).
     let risk = data.pipeline.gate().assess(&msg.content).await;
-    let urgent = risk.tier == Tier::Crisis;
-    if store.is_opted_out(&key).await.unwrap_or(true) && !urgent {
+    if store.is_opted_out(&key).await.unwrap_or(true) && risk.tier < Tier::Crisis {
         return;
     }
     let Some((working, mode)) = admit(data, risk.tier) else {

@@ -199,11 +199,11 @@ impl Lexicon {
                 .find_iter(text)
                 .filter_map(move |m| self.judge(rule, text, m, recovered))
         });
-        // `max_by_key` keeps the last maximum; reversing keeps the first.
-        hits.collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .max_by_key(priority)
+        // The first of the highest-priority hits (`max_by_key` keeps the last).
+        hits.fold(None, |best: Option<Hit>, hit| match best {
+            Some(best) if priority(&best) >= priority(&hit) => Some(best),
+            _ => Some(hit),
+        })
     }
 
     /// Decides what one regex hit means in its context: idioms drop it;

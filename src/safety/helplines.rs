@@ -55,14 +55,30 @@ pub fn concern_check_in(kind: RiskKind, region: &str) -> String {
 /// Whether a bot message carries the check-in (its question paragraph,
 /// which has no placeholders, so it reads the same in every region).
 pub fn is_check_in(text: &str) -> bool {
-    let question = DIRECTORY
-        .replies
-        .concern_check_in
-        .trim()
-        .split("\n\n")
-        .next()
-        .unwrap_or_default();
-    !question.is_empty() && text.contains(question)
+    text.contains(opening(&DIRECTORY.replies.concern_check_in))
+}
+
+/// Whether a bot message is, or ends with, one of the fixed texts the gate
+/// sends for risk (crisis replies, check-ins, the paused-thread pointer):
+/// the member turn it answered carried risk, whatever layer saw it.
+pub fn answers_risk(text: &str) -> bool {
+    let r = &DIRECTORY.replies;
+    [
+        &r.self_risk,
+        &r.other_person,
+        &r.danger_to_others,
+        &r.concern_check_in,
+        &r.concern_check_in_other,
+        &r.thread_paused,
+    ]
+    .into_iter()
+    .any(|template| text.contains(opening(template)))
+}
+
+/// A template's first line: placeholder-free in every fixed text (a test
+/// checks), so it is found in the text whatever the region.
+fn opening(template: &str) -> &str {
+    template.trim().lines().next().unwrap_or_default()
 }
 
 /// The one support line that follows the model's reply at tier `mention`.
@@ -308,6 +324,28 @@ mod tests {
         for word in ["pill", "rope", "jump", "overdose", "gun", "bridge", "cut"] {
             assert!(!check_in.contains(word), "check-in mentions {word:?}");
         }
+    }
+
+    #[test]
+    fn every_fixed_text_is_recognised_by_its_opening_line() {
+        for region in known_regions().into_iter().chain([""]) {
+            let texts = [
+                crisis_reply(RiskKind::SelfRisk, region),
+                crisis_reply(RiskKind::OtherPerson, region),
+                crisis_reply(RiskKind::DangerToOthers, region),
+                concern_check_in(RiskKind::SelfRisk, region),
+                concern_check_in(RiskKind::OtherPerson, region),
+                thread_paused(region),
+            ];
+            for text in texts {
+                assert!(
+                    answers_risk(&format!("A reply.\n\n{text}")),
+                    "{region}: {text}"
+                );
+            }
+        }
+        assert!(is_check_in(&concern_check_in(RiskKind::SelfRisk, "uk")));
+        assert!(!answers_risk("What has today been like for you?"));
     }
 
     #[test]

@@ -86,16 +86,14 @@ impl Classifier {
     }
 }
 
-/// The riskiest unit decides; the score is the highest unit's.
+/// The riskiest unit decides; the score is the highest unit's (none when
+/// the message was too short to score).
 pub fn verdict(thresholds: &Thresholds, units: &[[f32; 5]]) -> Risk {
-    let (tier, score) = units
-        .iter()
-        .map(|p| thresholds.tier(p))
-        .fold((Tier::None, 0f32), |(t, s), (ut, us)| {
-            (t.max(ut), s.max(us))
-        });
+    let scored = units.iter().map(|p| thresholds.tier(p));
+    let tier = scored.clone().map(|(t, _)| t).max().unwrap_or(Tier::None);
+    let score = scored.map(|(_, s)| s).reduce(f32::max);
     Risk {
-        score: Some(score),
+        score,
         ..Risk::from_layer(Layer::Classifier, tier, RiskKind::SelfRisk)
     }
 }

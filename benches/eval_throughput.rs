@@ -23,7 +23,6 @@ use axum::body::Bytes;
 use coe_bot::chain::{response_format, Therapy};
 use coe_bot::eval::dataset::TieRule;
 use coe_bot::eval::{run_eval, EvalOptions};
-use coe_bot::llm::LlmClient;
 use coe_bot::store::Store;
 use serde_json::{json, Value};
 use support::mock::{Mock, MockProcess};
@@ -53,7 +52,6 @@ async fn eval_child(mock: Mock, data: &Path, k: usize) -> Value {
     let extra = [("LLM_MAX_CONCURRENCY", k_text.as_str())];
     let config = support::config(&mock.base_url(), &dir.path().join("eval.db"), &extra);
     let store = Store::open(&config.database_url).await.expect("store");
-    let llm = LlmClient::new(&config.llm).expect("client");
     let options = EvalOptions {
         data: data.to_path_buf(),
         therapies: Therapy::ALL.to_vec(),
@@ -63,12 +61,14 @@ async fn eval_child(mock: Mock, data: &Path, k: usize) -> Value {
         out: dir.path().join("out"),
         resume: None,
         ties: TieRule::default(),
+        models_file: None,
+        judge: None,
         show_progress: false,
     };
     let format = response_format(config.llm.json_mode);
     let rss_before = support::rss_mb();
     let started = Instant::now();
-    run_eval(&options, &llm, format.as_ref(), &store)
+    run_eval(&options, &config.llm, format.as_ref(), &store)
         .await
         .expect("eval run");
     let secs = started.elapsed().as_secs_f64();
@@ -166,8 +166,8 @@ async fn run(mock: Mock) {
     let bare_secs = support::env_usize("COE_BENCH_BARE_SECS", 5) as f64;
     let dir = tempfile::tempdir().expect("temp dir");
     let (small_csv, big_csv) = (dir.path().join("small.csv"), dir.path().join("big.csv"));
-    support::write_synthetic_csv(&small_csv, small_rows);
-    support::write_synthetic_csv(&big_csv, rows);
+    support::synthetic_epitome::write_simple_csv(&small_csv, small_rows);
+    support::synthetic_epitome::write_simple_csv(&big_csv, rows);
 
     let small = eval_in_child(&mock, &small_csv, small_rows, k).await;
     let body = mock.recent_body().await.expect("an eval request body");
@@ -179,7 +179,7 @@ async fn run(mock: Mock) {
     let large_rows = support::env_usize("COE_BENCH_LARGE_ROWS", 15_000);
     let large = if large_rows > 0 {
         let large_csv = dir.path().join("large.csv");
-        support::write_synthetic_csv(&large_csv, large_rows);
+        support::synthetic_epitome::write_simple_csv(&large_csv, large_rows);
         Some(eval_in_child(&mock, &large_csv, large_rows, k).await)
     } else {
         None

@@ -7,7 +7,6 @@ mod common;
 use coe_bot::chain::{Strategy, Therapy};
 use coe_bot::eval::dataset::TieRule;
 use coe_bot::eval::{run_eval, EvalOptions};
-use coe_bot::llm::LlmClient;
 use coe_bot::store::Store;
 use common::*;
 use serde_json::Value;
@@ -70,6 +69,8 @@ fn options(out: PathBuf, resume: Option<String>) -> EvalOptions {
         out,
         resume,
         ties: TieRule::Exclude,
+        models_file: None,
+        judge: None,
         show_progress: false,
     }
 }
@@ -84,8 +85,7 @@ async fn run_during_outage(
     let outage = model(failing).await;
     let config = config(&outage, dir.path(), &[("LLM_MAX_ATTEMPTS", "1")]);
     let store = Store::open(&config.database_url).await.unwrap();
-    let llm = LlmClient::new(&config.llm).unwrap();
-    let first = run_eval(&options(out.to_path_buf(), None), &llm, None, &store)
+    let first = run_eval(&options(out.to_path_buf(), None), &config.llm, None, &store)
         .await
         .unwrap();
     (outage, store, first)
@@ -101,8 +101,10 @@ fn close(actual: &Value, expected: f64) {
 /// Every figure of the fixture, worked by hand. Confusion (rows gold,
 /// columns ER, EX, IP, unknown): ER [1,1,0,0], EX [0,2,0,0], IP [0,0,1,1].
 fn check_report(report: &Value) {
-    assert_eq!(report["therapies"].as_array().unwrap().len(), 2);
-    for result in report["therapies"].as_array().unwrap() {
+    let model = &report["models"][0];
+    assert_eq!(report["models"].as_array().unwrap().len(), 1);
+    assert_eq!(model["therapies"].as_array().unwrap().len(), 2);
+    for result in model["therapies"].as_array().unwrap() {
         let m = &result["metrics"];
         assert_eq!(m["n"], 6);
         assert_eq!(m["correct"], 4);
@@ -136,9 +138,9 @@ fn check_report(report: &Value) {
         assert!(ci["accuracy"][1].as_f64().unwrap() >= 4.0 / 6.0);
     }
     let run = &report["run"];
-    assert_eq!(run["parse_errors"], 2);
+    assert_eq!(model["info"]["parse_errors"], 2);
+    assert_eq!(model["info"]["model"], "mock-model");
     assert_eq!(run["load_stats"]["items"], 6);
-    assert_eq!(run["model"], "mock-model");
     assert_eq!(run["prompt_versions"]["cbt"], Therapy::Cbt.prompt_version());
     assert_eq!(run["dataset_sha256"].as_str().unwrap().len(), 64);
 }
@@ -150,7 +152,7 @@ async fn eval_reports_hand_checked_metrics_and_resumes_after_an_outage() {
 
     // First run: the model server fails for two items (an outage).
     let (outage, store, first) = run_during_outage(vec!["ECHO", "FOXTROT"], &dir, &out).await;
-    assert_eq!(first.run.llm_errors, 4);
+    assert_eq!(first.models[0].info.llm_errors, 4);
     assert_eq!(
         llm_requests(&outage).await.len(),
         12,
@@ -160,10 +162,9 @@ async fn eval_reports_hand_checked_metrics_and_resumes_after_an_outage() {
     // Resume against a healthy server: only the failed items are asked again.
     let healthy = model(vec![]).await;
     let config = common::config(&healthy, dir.path(), &[]);
-    let llm = LlmClient::new(&config.llm).unwrap();
     let resumed = run_eval(
         &options(out.clone(), Some(first.run.run_id.clone())),
-        &llm,
+        &config.llm,
         None,
         &store,
     )
@@ -176,7 +177,7 @@ async fn eval_reports_hand_checked_metrics_and_resumes_after_an_outage() {
         "no repeated calls for finished items"
     );
     assert_eq!(resumed.run.run_id, first.run.run_id);
-    assert_eq!(resumed.run.llm_errors, 0);
+    assert_eq!(resumed.models[0].info.llm_errors, 0);
 
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
@@ -200,15 +201,14 @@ async fn an_uninterrupted_run_gives_the_same_report() {
     let server = model(vec![]).await;
     let config = config(&server, dir.path(), &[]);
     let store = Store::open(&config.database_url).await.unwrap();
-    let llm = LlmClient::new(&config.llm).unwrap();
-    let report = run_eval(&options(out.clone(), None), &llm, None, &store)
+    let report = run_eval(&options(out.clone(), None), &config.llm, None, &store)
         .await
         .unwrap();
     assert_eq!(llm_requests(&server).await.len(), 14);
     let json: Value = serde_json::to_value(&report).unwrap();
     check_report(&json);
     assert_eq!(
-        report.therapies[0].metrics.per_strategy[0].strategy,
+        report.models[0].therapies[0].metrics.per_strategy[0].strategy,
         Strategy::EmotionalReaction
     );
 }
@@ -219,10 +219,9 @@ async fn resuming_an_unknown_run_says_so() {
     let server = model(vec![]).await;
     let config = config(&server, dir.path(), &[]);
     let store = Store::open(&config.database_url).await.unwrap();
-    let llm = LlmClient::new(&config.llm).unwrap();
     let error = run_eval(
         &options(dir.path().join("o"), Some("nope".into())),
-        &llm,
+        &config.llm,
         None,
         &store,
     )
@@ -237,12 +236,16 @@ async fn resuming_with_another_model_is_refused() {
     let out = dir.path().join("out");
     let (outage, store, first) = run_during_outage(vec!["ECHO"], &dir, &out).await;
     let other = common::config(&outage, dir.path(), &[("LLM_MODEL", "another-model")]);
-    let llm = LlmClient::new(&other.llm).unwrap();
-    let error = run_eval(&options(out, Some(first.run.run_id)), &llm, None, &store)
-        .await
-        .unwrap_err();
+    let error = run_eval(
+        &options(out, Some(first.run.run_id)),
+        &other.llm,
+        None,
+        &store,
+    )
+    .await
+    .unwrap_err();
     assert!(
-        error.to_string().contains("it used model mock-model"),
+        error.to_string().contains("model default used mock-model"),
         "{error}"
     );
 }

@@ -352,6 +352,7 @@ async fn one_bad_row_does_not_sink_the_rows_committed_with_it() {
         latency_ms: 1,
         prompt_tokens: None,
         completion_tokens: None,
+        judged_strategy: None,
     };
     let bad = store.record_eval_item("no-such-run", &orphan);
     let rows: Vec<_> = (0..20)

@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod mock;
+#[path = "../../tests/support/synthetic_epitome.rs"]
+pub mod synthetic_epitome;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -74,25 +76,6 @@ pub fn bare_client() -> reqwest::Client {
 pub fn bypass_proxies() {
     std::env::set_var("NO_PROXY", "127.0.0.1,localhost");
     std::env::set_var("no_proxy", "127.0.0.1,localhost");
-}
-
-/// Writes a synthetic `seeker_post,response_post,strategy` CSV of `rows` rows (never the
-/// real EPITOME data): posts vary by row number so every row is distinct.
-pub fn write_synthetic_csv(path: &Path, rows: usize) {
-    let mut writer = csv::Writer::from_path(path).expect("create CSV");
-    writer
-        .write_record(["seeker_post", "response_post", "strategy"])
-        .expect("write header");
-    let strategies = ["emotional_reaction", "exploration", "interpretation"];
-    for i in 0..rows {
-        let post = format!("{} (day {i})", POSTS[i % POSTS.len()]);
-        let response = format!("That sounds really hard. What happened on day {i}?");
-        let strategy = strategies[(i / 7 + i) % 3];
-        writer
-            .write_record([post.as_str(), response.as_str(), strategy])
-            .expect("write row");
-    }
-    writer.flush().expect("flush CSV");
 }
 
 /// A `/proc/self/status` field in kB (`VmHWM` is the peak resident set).

@@ -1,9 +1,8 @@
 //! `coe-bot eval` (the paper's analysis over EPITOME-format data) and
 //! `coe-bot report` (the same kind of summary over what the bot recorded).
 
-use super::open_pipeline;
 use crate::chain::{response_format, Therapy};
-use crate::config::Config;
+use crate::config::{embed_model_dir, Config};
 use crate::eval::dataset::TieRule;
 use crate::eval::report::terminal_table;
 use crate::eval::{run_eval, EvalOptions};
@@ -30,9 +29,17 @@ pub struct EvalArgs {
     /// Seed of the item sample and of the bootstrap intervals.
     #[arg(long, conflicts_with = "resume")]
     sample_seed: Option<u64>,
-    /// Model requests in flight at once.
+    /// Model requests in flight at once (for the LLM_* model; a models file sets its own).
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
+    /// Compare several OpenAI-compatible servers: a TOML file of [[model]] entries
+    /// (name, base_url, model, api_key_env, concurrency).
+    #[arg(long, conflicts_with = "resume")]
+    models: Option<PathBuf>,
+    /// Score replies by the strategy an embedding classifier finds in them too:
+    /// auto (when the embedding model is present), embed, or off.
+    #[arg(long, value_enum, default_value_t = JudgeChoice::Auto)]
+    judge: JudgeChoice,
     /// Where report.json, report.html and items.csv go.
     #[arg(long, default_value = "eval-out")]
     out: PathBuf,
@@ -44,26 +51,59 @@ pub struct EvalArgs {
     ties: TieRule,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum JudgeChoice {
+    Auto,
+    Embed,
+    Off,
+}
+
+/// The embedding model's folder if the judge is to run.
+fn judge_model(choice: JudgeChoice) -> anyhow::Result<Option<PathBuf>> {
+    if choice == JudgeChoice::Off {
+        return Ok(None);
+    }
+    let dir = embed_model_dir(&|name| std::env::var(name).ok())?;
+    if dir.join("model.safetensors").is_file() {
+        return Ok(Some(dir));
+    }
+    if choice == JudgeChoice::Embed {
+        anyhow::bail!(
+            "--judge embed needs the embedding model in {}: run scripts/embed-model.sh, or pass --judge off",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "coe-bot: the strategy judge is off: no embedding model in {} (run scripts/embed-model.sh to add it)",
+        dir.display()
+    );
+    Ok(None)
+}
+
 pub async fn eval(args: EvalArgs) -> anyhow::Result<()> {
-    let (config, pipeline) = open_pipeline().await?;
+    let config = Config::from_env()?;
+    let judge = judge_model(args.judge)?;
+    let store = Store::open(&config.database_url).await?;
     let options = EvalOptions {
         data: args.data.unwrap_or_default(),
         therapies: args.therapies,
         limit: args.limit,
         sample_seed: args.sample_seed,
         concurrency: args.concurrency,
+        models_file: args.models,
+        judge,
         out: args.out,
         resume: args.resume,
         ties: args.ties,
         show_progress: std::io::stderr().is_terminal(),
     };
     let format = response_format(config.llm.json_mode);
-    let report = run_eval(&options, pipeline.llm(), format.as_ref(), pipeline.store()).await;
-    pipeline.store().close().await;
+    let report = run_eval(&options, &config.llm, format.as_ref(), &store).await;
+    store.close().await;
     let report = report?;
     println!("{}", terminal_table(&report));
     println!(
-        "Wrote {0}/report.json, {0}/report.html and {0}/items.csv (run {1}).",
+        "Wrote {0}/report.json, {0}/report.html and the items CSV (run {1}).",
         options.out.display(),
         report.run.run_id
     );

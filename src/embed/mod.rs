@@ -11,6 +11,7 @@
 //! [`EmbedWorker`], which owns the model on a thread of its own.
 
 mod batch;
+pub mod cache;
 mod error;
 mod worker;
 

@@ -237,37 +237,69 @@ pub struct Intervals {
     pub seed: u64,
     pub accuracy: (f64, f64),
     pub macro_f1: (f64, f64),
+    /// F1 per strategy, in `Strategy::ALL` order.
+    pub per_strategy_f1: [(f64, f64); 3],
 }
 
-/// Resamples `pairs` with replacement `resamples` times (a `StdRng` seeded
-/// with `seed`, so a run's intervals are reproducible with the same `rand`
-/// version) and takes the 2.5th and 97.5th percentiles of accuracy and
-/// macro-F1, interpolating linearly between order statistics. With no pairs
-/// or no resamples the interval collapses to the point estimate.
+/// Resamples `pairs` with replacement `resamples` times and takes the
+/// percentile intervals of accuracy, macro-F1 and each strategy's F1 (see
+/// [`bootstrap`]). With no pairs or no resamples an interval collapses to
+/// the point estimate.
 pub fn bootstrap_ci(
     pairs: &[(Strategy, Option<Strategy>)],
     resamples: usize,
     seed: u64,
 ) -> Intervals {
-    let point = compute(pairs);
-    let mut accuracy = Vec::with_capacity(resamples);
-    let mut macro_f1 = Vec::with_capacity(resamples);
-    if !pairs.is_empty() {
-        let mut rng = StdRng::seed_from_u64(seed);
-        for _ in 0..resamples {
-            let draws = (0..pairs.len()).map(|_| pairs[rng.gen_range(0..pairs.len())]);
-            let confusion = confusion_of(draws);
-            accuracy.push(confusion.accuracy());
-            macro_f1.push(confusion.macro_f1());
-        }
-    }
+    let scores = |draws: &mut dyn Iterator<Item = (Strategy, Option<Strategy>)>| {
+        let confusion = confusion_of(draws);
+        let f1 = Strategy::ALL.map(|s| confusion.class(s).f1);
+        vec![
+            confusion.accuracy(),
+            confusion.macro_f1(),
+            f1[0],
+            f1[1],
+            f1[2],
+        ]
+    };
+    let ci = bootstrap(pairs, resamples, seed, scores);
     Intervals {
         confidence: CONFIDENCE,
         resamples,
         seed,
-        accuracy: percentile_interval(accuracy, point.accuracy),
-        macro_f1: percentile_interval(macro_f1, point.macro_f1),
+        accuracy: ci[0],
+        macro_f1: ci[1],
+        per_strategy_f1: [ci[2], ci[3], ci[4]],
     }
+}
+
+/// Percentile bootstrap of the statistics `scores` computes from a sample:
+/// `resamples` draws with replacement (a `StdRng` seeded with `seed`, so
+/// intervals are reproducible with the same `rand` version), then the 2.5th
+/// and 97.5th percentiles of each statistic, interpolating linearly between
+/// order statistics. With no samples or no resamples every interval
+/// collapses to the statistic of `samples` itself.
+pub fn bootstrap<T: Copy>(
+    samples: &[T],
+    resamples: usize,
+    seed: u64,
+    scores: impl Fn(&mut dyn Iterator<Item = T>) -> Vec<f64>,
+) -> Vec<(f64, f64)> {
+    let point = scores(&mut samples.iter().copied());
+    let mut draws: Vec<Vec<f64>> = vec![Vec::with_capacity(resamples); point.len()];
+    if !samples.is_empty() {
+        let mut rng = StdRng::seed_from_u64(seed);
+        for _ in 0..resamples {
+            let mut sample = (0..samples.len()).map(|_| samples[rng.gen_range(0..samples.len())]);
+            for (values, score) in draws.iter_mut().zip(scores(&mut sample)) {
+                values.push(score);
+            }
+        }
+    }
+    draws
+        .into_iter()
+        .zip(point)
+        .map(|(values, point)| percentile_interval(values, point))
+        .collect()
 }
 
 fn percentile_interval(mut values: Vec<f64>, point: f64) -> (f64, f64) {
@@ -287,6 +319,10 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     let above = pos.ceil() as usize;
     sorted[below] + (sorted[above] - sorted[below]) * (pos - below as f64)
 }
+
+mod agreement;
+
+pub use agreement::{agreement, Agreement};
 
 #[cfg(test)]
 mod tests;

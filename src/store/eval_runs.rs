@@ -40,6 +40,9 @@ pub struct EvalItemRow {
     pub latency_ms: u64,
     pub prompt_tokens: Option<u32>,
     pub completion_tokens: Option<u32>,
+    /// What the eval's strategy judge found in the reply. Not stored: the
+    /// judge is fitted per run, and fills this in for items.csv.
+    pub judged_strategy: Option<Strategy>,
 }
 
 /// Error counts of a run.
@@ -113,34 +116,6 @@ impl Store {
         self.writer.write(write).await.map(drop)
     }
 
-    /// (gold, predicted) of one therapy's items, in item order. Items the
-    /// model server never answered are left out: they say nothing about the
-    /// chain. Parse errors stay in, as unknown predictions.
-    pub async fn eval_labels(
-        &self,
-        run_id: &str,
-        therapy: Therapy,
-    ) -> Result<Vec<(Strategy, Option<Strategy>)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT gold, predicted FROM eval_items
-             WHERE run_id = ? AND therapy = ? AND outcome <> 'llm_error' ORDER BY item_id",
-        )
-        .bind(run_id)
-        .bind(therapy.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                let gold = Strategy::parse_label(r.get(0))?;
-                let predicted = r
-                    .get::<Option<String>, _>(1)
-                    .and_then(|p| Strategy::parse_label(&p));
-                Some((gold, predicted))
-            })
-            .collect())
-    }
-
     pub async fn eval_counts(&self, run_id: &str) -> Result<EvalCounts, StoreError> {
         let row = sqlx::query(
             "SELECT COALESCE(SUM(outcome = 'parse_error'), 0), COALESCE(SUM(outcome = 'llm_error'), 0),
@@ -191,6 +166,7 @@ impl Store {
                 latency_ms: row.get::<i64, _>(8) as u64,
                 prompt_tokens: row.get::<Option<i64>, _>(9).map(|n| n as u32),
                 completion_tokens: row.get::<Option<i64>, _>(10).map(|n| n as u32),
+                judged_strategy: None,
             })
         })
     }

@@ -6,6 +6,7 @@
 
 use crate::config::embed_model_dir;
 use crate::embed::Embedder;
+use crate::eval::slices::{is_reserved, slice_digit};
 use crate::safety::classifier::bank::Bank;
 use crate::safety::classifier::head::{Label, Thresholds};
 use crate::safety::classifier::{units::units, verdict, Classifier};
@@ -13,7 +14,6 @@ use crate::safety::crisis;
 use crate::safety::risk::Tier;
 use anyhow::{bail, Context as _};
 use clap::Args;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -83,12 +83,6 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<()> {
 
 const SEEKER_FILE: &str = "emotional-reactions-reddit.csv";
 
-/// First hex digit of `sha256(sp_id)`: 0–3 tune, 4–7 holdout, 8–f reserved.
-fn slice_digit(sp_id: &str) -> u32 {
-    let digest = Sha256::digest(sp_id.as_bytes());
-    u32::from(digest[0] >> 4)
-}
-
 /// Seeker posts by `sp_id`, of the 0–7 half only.
 fn seeker_posts(dir: &Path) -> anyhow::Result<HashMap<String, String>> {
     let path = dir.join(SEEKER_FILE);
@@ -99,7 +93,7 @@ fn seeker_posts(dir: &Path) -> anyhow::Result<HashMap<String, String>> {
         let (Some(id), Some(post)) = (record.get(0), record.get(2)) else {
             continue;
         };
-        if slice_digit(id) < 8 {
+        if !is_reserved(id) {
             posts.insert(id.to_string(), post.to_string());
         }
     }
@@ -114,7 +108,7 @@ fn read_labels(path: &Path) -> anyhow::Result<HashMap<String, Label>> {
         let (Some(id), Some(tier)) = (record.get(0), record.get(1)) else {
             bail!("{}: expected sp_id,tier rows", path.display());
         };
-        if slice_digit(id) >= 8 {
+        if is_reserved(id) {
             bail!("{}: {id} is in the reserved half", path.display());
         }
         let label = Label::parse(tier).with_context(|| format!("{id}: unknown tier {tier}"))?;

@@ -1,6 +1,11 @@
 use super::*;
 use std::fs;
 
+mod sampling;
+mod stream;
+#[path = "../../../tests/support/synthetic_epitome.rs"]
+mod synthetic;
+
 // Fixtures written for this project in EPITOME's format (no EPITOME text).
 // Levels (er, ex, ip) per pair; fx03 is listed twice and its second row
 // (2, 0, 0) wins over the first (0, 0, 2):
@@ -12,6 +17,17 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Every labelled item and the stats, as the whole data set would be read.
+fn load(path: &Path, ties: &TieRule) -> (Vec<EvalItem>, LoadStats) {
+    let index = scan(path, ties, None, None).unwrap();
+    let items: Result<Vec<_>, _> = index.selected().unwrap().collect();
+    (items.unwrap(), index.stats().clone())
+}
+
+fn scan_err(path: &Path) -> DatasetError {
+    scan(path, &TieRule::Exclude, None, None).unwrap_err()
+}
+
 fn golds(items: &[EvalItem]) -> Vec<(&str, Strategy)> {
     items.iter().map(|i| (i.item_id.as_str(), i.gold)).collect()
 }
@@ -20,7 +36,7 @@ use Strategy::{EmotionalReaction as Er, Exploration as Ex, Interpretation as Ip}
 
 #[test]
 fn epitome_excluding_ties() {
-    let (items, stats) = load(&fixture("epitome"), &TieRule::Exclude).unwrap();
+    let (items, stats) = load(&fixture("epitome"), &TieRule::Exclude);
     assert_eq!(
         golds(&items),
         [
@@ -48,6 +64,10 @@ fn epitome_excluding_ties() {
     // Quotes, commas and newlines inside fields survive.
     let fx08 = &items[5];
     assert_eq!(
+        (fx08.item_id.as_str(), fx08.seeker_id.as_str()),
+        ("fx08s:fx08r", "fx08s")
+    );
+    assert_eq!(
         fx08.seeker_post,
         "Everyone says \"just relax\", as if that helps, honestly."
     );
@@ -61,7 +81,7 @@ fn epitome_excluding_ties() {
 #[test]
 fn epitome_ties_follow_the_order() {
     let rule: TieRule = "order:ip,er,ex".parse().unwrap();
-    let (items, stats) = load(&fixture("epitome"), &rule).unwrap();
+    let (items, stats) = load(&fixture("epitome"), &rule);
     let got = golds(&items);
     assert!(got.contains(&("fx05s:fx05r", Er)));
     assert!(got.contains(&("fx09s:fx09r", Ip)));
@@ -71,7 +91,7 @@ fn epitome_ties_follow_the_order() {
     assert_eq!((stats.all_zero_excluded, stats.items), (1, 11));
 
     let rule: TieRule = "order:ex,er,ip".parse().unwrap();
-    let (items, _) = load(&fixture("epitome"), &rule).unwrap();
+    let (items, _) = load(&fixture("epitome"), &rule);
     let got = golds(&items);
     assert!(got.contains(&("fx05s:fx05r", Ex)));
     assert!(got.contains(&("fx09s:fx09r", Er)));
@@ -105,7 +125,7 @@ fn tie_rules_parse_display_and_serialize() {
 
 #[test]
 fn simple_csv_skips_unknown_labels_and_keeps_row_numbers() {
-    let (items, stats) = load(&fixture("simple.csv"), &TieRule::Exclude).unwrap();
+    let (items, stats) = load(&fixture("simple.csv"), &TieRule::Exclude);
     assert_eq!(golds(&items), [("1", Er), ("2", Ex), ("3", Ip), ("5", Ex)]);
     assert_eq!(items[2].seeker_post, "I said \"fine\" but I wasn't.");
     assert_eq!(
@@ -116,44 +136,8 @@ fn simple_csv_skips_unknown_labels_and_keeps_row_numbers() {
         (stats.rows_read, stats.unknown_label_skipped, stats.items),
         (5, 1, 4)
     );
-}
-
-fn numbered(n: usize) -> Vec<EvalItem> {
-    (1..=n)
-        .map(|i| EvalItem {
-            item_id: i.to_string(),
-            seeker_post: String::new(),
-            response_post: String::new(),
-            gold: Er,
-        })
-        .collect()
-}
-
-fn ids(items: &[EvalItem]) -> Vec<usize> {
-    items.iter().map(|i| i.item_id.parse().unwrap()).collect()
-}
-
-#[test]
-fn sampling_is_deterministic_nested_and_ordered() {
-    assert_eq!(ids(&sample(numbered(5), None, Some(7))), [1, 2, 3, 4, 5]);
-    assert_eq!(ids(&sample(numbered(5), Some(9), Some(7))).len(), 5);
-    assert_eq!(ids(&sample(numbered(50), Some(3), None)), [1, 2, 3]);
-    assert!(sample(numbered(50), Some(0), Some(1)).is_empty());
-
-    let ten = ids(&sample(numbered(200), Some(10), Some(42)));
-    assert_eq!(ten, ids(&sample(numbered(200), Some(10), Some(42))));
-    assert_eq!(ten.len(), 10);
-    assert!(ten.windows(2).all(|w| w[0] < w[1]), "file order kept");
-    assert_ne!(ten, (1..=10).collect::<Vec<_>>());
-    let twenty = ids(&sample(numbered(200), Some(20), Some(42)));
-    assert!(ten.iter().all(|id| twenty.contains(id)), "samples nest");
-    assert_ne!(ten, ids(&sample(numbered(200), Some(10), Some(43))));
-    // The choice depends on ids, not positions.
-    let mut reversed = numbered(200);
-    reversed.reverse();
-    let mut again = ids(&sample(reversed, Some(10), Some(42)));
-    again.sort_unstable();
-    assert_eq!(again, ten);
+    // Each row is its own seeker post.
+    assert!(items.iter().all(|i| i.seeker_id == i.item_id));
 }
 
 #[test]
@@ -193,18 +177,18 @@ fn edited_epitome(file: usize, edit: impl Fn(&str) -> String) -> tempfile::TempD
 fn malformed_epitome_folders_are_reported() {
     let missing = edited_epitome(1, str::to_string);
     fs::remove_file(missing.path().join(EPITOME_FILES[1])).unwrap();
-    let err = load(missing.path(), &TieRule::Exclude).unwrap_err();
+    let err = scan_err(missing.path());
     assert!(matches!(err, DatasetError::Io { .. }), "{err}");
 
     let bad_level = edited_epitome(2, |t| t.replace(",2,I lost", ",high,I lost"));
-    let err = load(bad_level.path(), &TieRule::Exclude).unwrap_err();
+    let err = scan_err(bad_level.path());
     assert!(
         matches!(err, DatasetError::BadLevel { row: 12, .. }),
         "{err}"
     );
 
     let no_column = edited_epitome(0, |t| t.replacen("level", "lvl", 1));
-    let err = load(no_column.path(), &TieRule::Exclude).unwrap_err();
+    let err = scan_err(no_column.path());
     assert!(
         matches!(
             err,
@@ -217,7 +201,7 @@ fn malformed_epitome_folders_are_reported() {
     );
 
     let extra = edited_epitome(1, |t| format!("{t}zz,zz,a,b,0,\n"));
-    let err = load(extra.path(), &TieRule::Exclude).unwrap_err();
+    let err = scan_err(extra.path());
     assert!(err.to_string().contains("zz:zz"), "{err}");
 
     let dropped = edited_epitome(1, |t| {
@@ -226,7 +210,7 @@ fn malformed_epitome_folders_are_reported() {
             .map(|l| format!("{l}\n"))
             .collect()
     });
-    let err = load(dropped.path(), &TieRule::Exclude).unwrap_err();
+    let err = scan_err(dropped.path());
     assert!(
         matches!(
             err,
@@ -237,6 +221,8 @@ fn malformed_epitome_folders_are_reported() {
         ),
         "{err}"
     );
+    // Pass 1 keeps only hashes; the message reads the key back.
+    assert!(err.to_string().contains("pair fx10s:fx10r"), "{err}");
 }
 
 /// The real data set is not part of the project (licence); point
@@ -246,7 +232,7 @@ fn malformed_epitome_folders_are_reported() {
 #[ignore = "needs EPITOME: set COE_EPITOME_DIR to its dataset/ folder"]
 fn real_epitome_counts() {
     let dir = PathBuf::from(std::env::var("COE_EPITOME_DIR").unwrap());
-    let (items, stats) = load(&dir, &TieRule::Exclude).unwrap();
+    let (items, stats) = load(&dir, &TieRule::Exclude);
     let count = |s| items.iter().filter(|i| i.gold == s).count();
     assert_eq!((count(Ip), count(Er), count(Ex)), (1270, 536, 324));
     assert_eq!((stats.ties_excluded, stats.all_zero_excluded), (202, 691));

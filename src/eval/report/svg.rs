@@ -4,6 +4,7 @@
 //! stay legible on a phone.
 
 use super::html::esc;
+use super::html::{PAPER_ACCURACY, PAPER_LABEL};
 use super::{strategy_name, Mix, Report};
 use crate::chain::Strategy;
 use std::fmt::Write as _;
@@ -58,18 +59,33 @@ fn open(out: &mut String, id: &str, height: f64, title: &str, desc: &str) {
     );
 }
 
-/// Stacked horizontal bars: for each therapy, the share of replies per
-/// strategy (and unknown); a last bar for the human responses.
-pub(super) fn mix_chart(report: &Report) -> String {
+/// Stacked horizontal bars: for each therapy (and model), the share of
+/// replies per strategy (and unknown), as claimed or as judged; a last bar
+/// for the human responses.
+pub(super) fn mix_chart(report: &Report, judged: bool) -> String {
     let mut rows: Vec<(String, [f64; 4])> = report
-        .therapies
-        .iter()
-        .map(|t| (t.therapy.to_string(), shares(&t.metrics.predicted_mix)))
+        .lines()
+        .into_iter()
+        .filter_map(|line| {
+            let metrics = match (judged, &line.result.judged) {
+                (false, _) => &line.result.metrics,
+                (true, Some(j)) => &j.metrics,
+                (true, None) => return None,
+            };
+            Some((line.label, shares(&metrics.predicted_mix)))
+        })
         .collect();
     if let Some(human) = report.human_mix() {
         rows.push(("human".to_string(), shares(human)));
     }
-    let (left, right, bar, gap) = (64.0, 24.0, 24.0, 10.0);
+    let left = 8.0
+        + 7.5
+            * rows
+                .iter()
+                .map(|(n, _)| n.chars().count())
+                .max()
+                .unwrap_or(5) as f64;
+    let (right, bar, gap) = (24.0, 24.0, 10.0);
     let plot = WIDTH - left - right;
     let mut body = String::new();
     let entries = legend_entries(true);
@@ -127,12 +143,23 @@ pub(super) fn mix_chart(report: &Report) -> String {
         }
     }
     let mut out = String::new();
+    let (id, title) = if judged {
+        (
+            "mix-judged",
+            "Judged strategy mix per therapy and for human responses",
+        )
+    } else {
+        (
+            "mix",
+            "Claimed strategy mix per therapy and for human responses",
+        )
+    };
     open(
         &mut out,
-        "mix",
+        id,
         bottom + 26.0,
-        "Strategy mix per therapy and for human responses",
-        "Stacked bars: for each therapy the share of replies naming emotional reaction, exploration, interpretation or no readable strategy; the last bar is the human responses on the same items.",
+        title,
+        "Stacked bars: for each therapy the share of replies with emotional reaction, exploration, interpretation or no readable strategy; the last bar is the human responses on the same items.",
     );
     out.push_str(&body);
     out.push_str("</svg>");
@@ -171,16 +198,18 @@ pub(super) fn f1_chart(report: &Report) -> String {
         "<text transform=\"translate(11 {}) rotate(-90)\" text-anchor=\"middle\">F1</text>",
         top + height / 2.0
     );
-    let groups = report.therapies.len().max(1) as f64;
+    let lines = report.lines();
+    let groups = lines.len().max(1) as f64;
     let group = plot / groups;
     let bar = (group * 0.85 / 3.0).min(36.0);
-    for (g, t) in report.therapies.iter().enumerate() {
+    for (g, line) in lines.iter().enumerate() {
+        let t = line.result;
         let center = left + group * (g as f64 + 0.5);
         let _ = write!(
             body,
             "<text x=\"{center:.2}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
             base + 16.0,
-            esc(t.therapy.as_str())
+            esc(&line.label)
         );
         for (i, class) in t.metrics.per_strategy.iter().enumerate() {
             let x = center + bar * (i as f64 - 1.5);
@@ -190,7 +219,7 @@ pub(super) fn f1_chart(report: &Report) -> String {
                 "<rect x=\"{x:.2}\" y=\"{:.2}\" width=\"{bar:.2}\" height=\"{h:.2}\" fill=\"{}\"><title>{}: {} F1 {:.3}</title></rect>",
                 base - h,
                 COLORS[i],
-                esc(t.therapy.as_str()),
+                esc(&line.label),
                 strategy_name(class.strategy),
                 class.f1
             );
@@ -219,6 +248,110 @@ pub(super) fn f1_chart(report: &Report) -> String {
         base + 26.0,
         "F1 per strategy and therapy",
         "Grouped bars: for each therapy, the F1 score (0 to 1) of emotional reaction, exploration and interpretation.",
+    );
+    out.push_str(&body);
+    out.push_str("</svg>");
+    out
+}
+
+/// Okabe–Ito colours for models, after the strategy colours.
+const MODEL_COLORS: [&str; 5] = ["#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000"];
+
+/// Grouped vertical bars: per therapy, each model's accuracy by its own
+/// label (solid) and by the judge (pale), and the paper's reported figure
+/// (outlined) so readers can place their model.
+pub(super) fn accuracy_chart(report: &Report) -> String {
+    let (left, right, height) = (44.0, 8.0, 180.0);
+    let plot = WIDTH - left - right;
+    let mut entries: Vec<(&str, String)> = report
+        .models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (MODEL_COLORS[i % MODEL_COLORS.len()], m.info.name.clone()))
+        .collect();
+    entries.push(("none", PAPER_LABEL.to_string()));
+    let mut body = String::new();
+    let top = legend(&mut body, &entries);
+    let base = top + height;
+    for tick in 0..=4 {
+        let value = f64::from(tick) / 4.0;
+        let y = base - height * value;
+        let _ = write!(
+            body,
+            "<line x1=\"{left}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#d9d9e0\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{value:.2}</text>",
+            WIDTH - right,
+            left - 6.0,
+            y + 4.0
+        );
+    }
+    let therapies: Vec<_> = report.run.prompt_versions.keys().copied().collect();
+    let group = plot / therapies.len().max(1) as f64;
+    let judged = usize::from(report.judge.is_some());
+    let slots = (report.models.len() * (1 + judged) + 1) as f64;
+    let bar = (group * 0.85 / slots).min(24.0);
+    for (g, therapy) in therapies.iter().enumerate() {
+        let center = left + group * (g as f64 + 0.5);
+        let mut x = center - bar * slots / 2.0;
+        let _ = write!(
+            body,
+            "<text x=\"{center:.2}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            base + 16.0,
+            esc(therapy.as_str())
+        );
+        let mut bars: Vec<(f64, String, &str, String)> = Vec::new();
+        for (i, model) in report.models.iter().enumerate() {
+            let color = MODEL_COLORS[i % MODEL_COLORS.len()];
+            let Some(t) = model.therapies.iter().find(|t| t.therapy == *therapy) else {
+                continue;
+            };
+            let name = &model.info.name;
+            bars.push((
+                t.metrics.accuracy,
+                format!("fill=\"{color}\""),
+                color,
+                format!("{name}, own label"),
+            ));
+            if let Some(j) = &t.judged {
+                bars.push((
+                    j.metrics.accuracy,
+                    format!("fill=\"{color}\" fill-opacity=\"0.4\""),
+                    color,
+                    format!("{name}, by the judge"),
+                ));
+            }
+        }
+        if let Some((_, paper)) = PAPER_ACCURACY.iter().find(|(t, _)| t == therapy) {
+            bars.push((
+                *paper,
+                "fill=\"none\" stroke=\"#1b1b1f\" stroke-dasharray=\"3 2\"".into(),
+                "#1b1b1f",
+                PAPER_LABEL.into(),
+            ));
+        }
+        for (value, paint, _, what) in bars {
+            let h = height * value;
+            let _ = write!(
+                body,
+                "<rect x=\"{x:.2}\" y=\"{:.2}\" width=\"{bar:.2}\" height=\"{h:.2}\" {paint}><title>{}: {} accuracy {value:.3}</title></rect>",
+                base - h,
+                esc(therapy.as_str()),
+                esc(&what)
+            );
+            x += bar;
+        }
+    }
+    let _ = write!(
+        body,
+        "<line x1=\"{left}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" stroke=\"#5b5b66\"/>",
+        WIDTH - right
+    );
+    let mut out = String::new();
+    open(
+        &mut out,
+        "accuracy",
+        base + 26.0,
+        "Accuracy per therapy and model",
+        "Grouped bars: for each therapy, each model's accuracy by its own strategy label (solid) and by the judge (pale), then the paper's reported accuracy (dashed outline).",
     );
     out.push_str(&body);
     out.push_str("</svg>");

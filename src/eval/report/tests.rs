@@ -1,6 +1,7 @@
-use super::html::esc;
+use super::html::{esc, PAPER_LABEL};
 use super::*;
-use crate::eval::metrics::{bootstrap_ci, compute};
+use crate::eval::judge::Training;
+use crate::eval::metrics::{agreement, bootstrap_ci, compute};
 use serde_json::Value;
 use Strategy::{EmotionalReaction as Er, Exploration as Ex, Interpretation as Ip};
 
@@ -25,39 +26,84 @@ fn pairs(n: usize, lean: Strategy, unknown_every: usize) -> Vec<(Strategy, Optio
         .collect()
 }
 
-fn sample_report() -> Report {
+fn therapy_results(offset: usize, judged: bool) -> Vec<TherapyResult> {
     let leans = [Ex, Ip, Er, Ex, Ip];
-    let therapies = Therapy::ALL
+    Therapy::ALL
         .iter()
         .zip(leans)
         .enumerate()
         .map(|(k, (&therapy, lean))| {
-            let p = pairs(60, lean, 5 + 3 * k);
+            let p = pairs(60, lean, 5 + 3 * k + offset);
+            let by_judge = pairs(60, Ip, 7 + k);
+            let claims: Vec<(Strategy, Strategy)> = p
+                .iter()
+                .zip(&by_judge)
+                .filter_map(|((_, c), (_, j))| Some(((*c)?, (*j)?)))
+                .collect();
             TherapyResult {
                 therapy,
                 metrics: compute(&p),
                 intervals: bootstrap_ci(&p, 200, 11),
+                judged: judged.then(|| Judged {
+                    metrics: compute(&by_judge),
+                    intervals: bootstrap_ci(&by_judge, 200, 11),
+                    agreement: agreement(&claims, 200, 11),
+                }),
             }
         })
-        .collect();
+        .collect()
+}
+
+fn model_info(name: &str, model: &str) -> ModelInfo {
+    ModelInfo {
+        name: name.into(),
+        model: model.into(),
+        base_url_host: url_host("https://user:sk-secret@llm.local:8080/v1?key=k"),
+        temperature: 0.9,
+        top_p: 1.0,
+        llm_seed: None,
+        parse_errors: 3,
+        llm_errors: 1,
+        crisis_flagged: 2,
+    }
+}
+
+fn judge_quality() -> JudgeQuality {
+    let held_out = pairs(90, Ip, 4);
+    let baseline: Vec<_> = held_out.iter().map(|(g, _)| (*g, Some(Ip))).collect();
+    JudgeQuality {
+        method: "embeddings + softmax".into(),
+        training: Training::Disjoint,
+        pool: 90,
+        pool_per_strategy: [30, 30, 30],
+        reserved_excluded: 40,
+        evaluated_excluded: 60,
+        folds: 5,
+        seed: 7,
+        held_out: compute(&held_out),
+        held_out_ci: bootstrap_ci(&held_out, 200, 7),
+        baseline: compute(&baseline),
+        baseline_ci: bootstrap_ci(&baseline, 200, 7),
+    }
+}
+
+/// One model, judged: the usual run.
+fn sample_report() -> Report {
     Report {
         run: RunInfo {
             run_id: "2024-05-01T10-00-00Z-ab12".into(),
             dataset_path: HOSTILE_PATH.into(),
             dataset_sha256: "99d90f8d8044b8fd663888fb941f049d5f40b5b84928636afe5ba19561d98274"
                 .into(),
-            model: HOSTILE_MODEL.into(),
-            base_url_host: url_host("https://user:sk-secret@llm.local:8080/v1?key=k"),
-            temperature: 0.9,
-            top_p: 1.0,
             prompt_versions: Therapy::ALL
                 .iter()
                 .map(|&t| (t, "v1".to_string()))
                 .collect(),
             limit: Some(60),
             sample_seed: Some(7),
-            llm_seed: None,
             tie_rule: "order:ip,er,ex".parse().unwrap(),
+            judge: true,
+            models_file: None,
             started_at: "2024-05-01T10:00:00+00:00".into(),
             finished_at: "2024-05-01T10:42:00+00:00".into(),
             load_stats: LoadStats {
@@ -69,12 +115,24 @@ fn sample_report() -> Report {
                 items: 2332,
                 ..LoadStats::default()
             },
-            parse_errors: 3,
-            llm_errors: 1,
-            crisis_flagged: 2,
         },
-        therapies,
+        models: vec![ModelReport {
+            info: model_info("default", HOSTILE_MODEL),
+            therapies: therapy_results(0, true),
+        }],
+        judge: Some(judge_quality()),
     }
+}
+
+/// Two models side by side.
+fn two_model_report() -> Report {
+    let mut report = sample_report();
+    report.run.models_file = Some("/tmp/models.toml".into());
+    report.models.push(ModelReport {
+        info: model_info("second", "other-model"),
+        therapies: therapy_results(1, true),
+    });
+    report
 }
 
 #[test]
@@ -93,11 +151,11 @@ fn human_mix_comes_from_the_therapy_with_most_items() {
     let mut report = sample_report();
     assert_eq!(
         report.human_mix(),
-        Some(&report.therapies[0].metrics.gold_mix)
+        Some(&report.models[0].therapies[0].metrics.gold_mix)
     );
-    report.therapies[2].metrics = compute(&[(Er, Some(Er)); 90]);
+    report.models[0].therapies[2].metrics = compute(&[(Er, Some(Er)); 90]);
     assert_eq!(report.human_mix().unwrap().emotional_reaction, 1.0);
-    report.therapies.clear();
+    report.models[0].therapies.clear();
     assert_eq!(report.human_mix(), None);
 }
 
@@ -116,9 +174,15 @@ fn terminal_table_lists_every_therapy_and_the_humans() {
     assert!(text.contains("llm.local:8080") && !text.contains("sk-secret"));
     assert!(text.contains("order:ip,er,ex"));
     // An empty run still renders.
+    assert!(text.contains("Scores by the judge") && text.contains("The judge"));
+    assert!(text.contains("majority class"));
+    assert!(text.contains("cbt (judged)") && text.contains("cbt (claimed)"));
+    // An empty run still renders.
     let mut empty = sample_report();
-    empty.therapies.clear();
-    assert!(terminal_table(&empty).contains("Scores"));
+    empty.models[0].therapies.clear();
+    empty.judge = None;
+    let text = terminal_table(&empty);
+    assert!(text.contains("Scores") && !text.contains("The judge"));
 }
 
 /// Compares two JSON trees, numbers within 1e-12 (serde_json's default
@@ -166,7 +230,8 @@ fn json_round_trips_the_numbers() {
     let value: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(value["run"]["tie_rule"], "order:ip,er,ex");
     assert_eq!(value["run"]["prompt_versions"]["cbt"], "v1");
-    assert_eq!(value["therapies"][1]["therapy"], "cbt");
+    assert_eq!(value["models"][0]["therapies"][1]["therapy"], "cbt");
+    assert_eq!(value["judge"]["training"], "disjoint");
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         1,
@@ -214,10 +279,14 @@ fn html_is_self_contained_escaped_and_balanced() {
     let stripped = page.replace(&esc(HOSTILE_PATH), "");
     assert!(!stripped.contains("http"), "external reference in page");
     assert!(!page.contains("sk-secret"));
-    assert_eq!(check_balanced(&page), 2);
+    assert_eq!(check_balanced(&page), 4);
     for needle in [
         "<title id=\"mix-t\">",
         "<title id=\"f1-t\">",
+        "<title id=\"mix-judged-t\">",
+        "<title id=\"accuracy-t\">",
+        "as reported, not reproduced here",
+        "0.319",
         "viewport",
         "<style>",
     ] {
@@ -236,8 +305,27 @@ fn html_is_self_contained_escaped_and_balanced() {
     assert!(page.contains(">human</text>"));
 
     let mut empty = report;
-    empty.therapies.clear();
-    assert_eq!(check_balanced(&html(&empty)), 2);
+    empty.models[0].therapies.clear();
+    empty.judge = None;
+    assert_eq!(check_balanced(&html(&empty)), 3);
+}
+
+#[test]
+fn several_models_stand_side_by_side() {
+    let report = two_model_report();
+    let text = terminal_table(&report);
+    let first = text.find("cbt · default").expect("default's cbt row");
+    let second = text.find("cbt · second").expect("second's cbt row");
+    let next_therapy = text.find("dbt · default").expect("dbt row");
+    assert!(
+        first < second && second < next_therapy,
+        "grouped by therapy:\n{text}"
+    );
+    assert!(text.contains("other-model @ llm.local:8080"));
+    let page = html(&report);
+    check_balanced(&page);
+    assert!(page.contains("second, by the judge") && page.contains("default, own label"));
+    assert!(page.contains(&format!("cbt · {}", esc(PAPER_LABEL))));
 }
 
 #[test]

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::head::Label;
+use crate::embed::cache::{read_vectors, write_vectors};
 use crate::embed::{EmbedError, Embedder, DIM};
 
 /// Neighbours that vote on each unit.
@@ -110,7 +111,7 @@ impl Bank {
         let units = training_units();
         let labels: Vec<Label> = units.iter().map(|u| u.label).collect();
         let cache = cache_path(model_dir);
-        if let Some(vectors) = read_cache(&cache, labels.len()) {
+        if let Some(vectors) = read_vectors(&cache, labels.len()) {
             return Ok(Bank { labels, vectors });
         }
         tracing::info!(
@@ -122,7 +123,7 @@ impl Bank {
         for chunk in texts.chunks(64) {
             vectors.extend(embedder.embed(chunk)?.into_iter().flatten());
         }
-        write_cache(&cache, &vectors);
+        write_vectors(&cache, &vectors);
         Ok(Bank { labels, vectors })
     }
 
@@ -161,31 +162,6 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 fn cache_path(model_dir: &Path) -> PathBuf {
     model_dir.join(format!("gate-bank-{}.f32", &training_sha256()[..16]))
-}
-
-fn read_cache(path: &Path, units: usize) -> Option<Vec<f32>> {
-    let bytes = std::fs::read(path).ok()?;
-    if bytes.len() != units * DIM * 4 {
-        return None;
-    }
-    Some(
-        bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-    )
-}
-
-/// Written under a temporary name, then renamed: a reader never sees half
-/// a file, and two processes building at once both end with a whole one.
-fn write_cache(path: &Path, vectors: &[f32]) {
-    let bytes: Vec<u8> = vectors.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let part = path.with_extension(format!("part{}", std::process::id()));
-    let written = std::fs::write(&part, bytes).and_then(|()| std::fs::rename(&part, path));
-    if let Err(error) = written {
-        let _ = std::fs::remove_file(&part);
-        tracing::info!(%error, "could not cache the classifier's bank; it is rebuilt at each start");
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,32 @@
+//! EPITOME's seeker posts split by a hash of their `sp_id`
+//! (`notes/crisis-classifier.md`): first hex digit of `sha256(sp_id)`
+//! 0–3 tune and 4–7 holdout for the crisis gate, 8–f reserved for an
+//! independent evaluation of it. Nothing the project fits, labels or tunes
+//! ever reads the reserved half; the eval's model runs may read every post.
+
+use sha2::{Digest, Sha256};
+
+/// First hex digit of `sha256(sp_id)`.
+pub fn slice_digit(sp_id: &str) -> u32 {
+    let digest = Sha256::digest(sp_id.as_bytes());
+    u32::from(digest[0] >> 4)
+}
+
+/// Whether `sp_id` is in the reserved half (digits 8–f).
+pub fn is_reserved(sp_id: &str) -> bool {
+    slice_digit(sp_id) >= 8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_follow_sha256() {
+        // sha256("a") = ca978112…, sha256("b") = 3e23e816…
+        assert_eq!(slice_digit("a"), 0xc);
+        assert!(is_reserved("a"));
+        assert_eq!(slice_digit("b"), 0x3);
+        assert!(!is_reserved("b"));
+    }
+}

@@ -40,7 +40,12 @@ fn legend(out: &mut String, entries: &[(&str, String)]) -> f64 {
         }
         let _ = write!(
             out,
-            "<rect x=\"{x}\" y=\"{y}\" width=\"14\" height=\"14\" rx=\"2\" fill=\"{color}\"/><text x=\"{}\" y=\"{}\">{}</text>",
+            "<rect x=\"{x}\" y=\"{y}\" width=\"14\" height=\"14\" rx=\"2\" fill=\"{color}\"{}/><text x=\"{}\" y=\"{}\">{}</text>",
+            if *color == "none" {
+                " stroke=\"#1b1b1f\" stroke-dasharray=\"3 2\""
+            } else {
+                ""
+            },
             x + 18.0,
             y + 12.0,
             esc(label)
@@ -298,7 +303,7 @@ pub(super) fn accuracy_chart(report: &Report) -> String {
             base + 16.0,
             esc(therapy.as_str())
         );
-        let mut bars: Vec<(f64, String, &str, String)> = Vec::new();
+        let mut bars: Vec<(f64, String, String)> = Vec::new();
         for (i, model) in report.models.iter().enumerate() {
             let color = MODEL_COLORS[i % MODEL_COLORS.len()];
             let Some(t) = model.therapies.iter().find(|t| t.therapy == *therapy) else {
@@ -308,14 +313,12 @@ pub(super) fn accuracy_chart(report: &Report) -> String {
             bars.push((
                 t.metrics.accuracy,
                 format!("fill=\"{color}\""),
-                color,
                 format!("{name}, own label"),
             ));
             if let Some(j) = &t.judged {
                 bars.push((
                     j.metrics.accuracy,
                     format!("fill=\"{color}\" fill-opacity=\"0.4\""),
-                    color,
                     format!("{name}, by the judge"),
                 ));
             }
@@ -324,11 +327,10 @@ pub(super) fn accuracy_chart(report: &Report) -> String {
             bars.push((
                 *paper,
                 "fill=\"none\" stroke=\"#1b1b1f\" stroke-dasharray=\"3 2\"".into(),
-                "#1b1b1f",
                 PAPER_LABEL.into(),
             ));
         }
-        for (value, paint, _, what) in bars {
+        for (value, paint, what) in bars {
             let h = height * value;
             let _ = write!(
                 body,

@@ -227,6 +227,9 @@ fn file_sha256(path: &Path) -> Result<String, DatasetError> {
 
 #[cfg(test)]
 mod tests;
-pub fn seeker_id_of_tmp(id: &str) -> &str {
-    id.split(":").next().unwrap_or(id)
+/// The seeker post's id within an item id: EPITOME's item ids are
+/// `"{sp_id}:{rp_id}"` (Reddit ids hold no colon); a simple CSV's item id
+/// is its own seeker id. Stored results carry only the item id.
+pub fn seeker_id_of(item_id: &str) -> &str {
+    item_id.split_once(':').map_or(item_id, |(sp, _)| sp)
 }

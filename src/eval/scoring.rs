@@ -1,7 +1,7 @@
 //! The end of a run: one streaming pass over its stored rows that judges
 //! each reply, writes items.csv and gathers the labels every table needs.
 
-use super::dataset::seeker_id_of_tmp as seeker_id_of;
+use super::dataset::seeker_id_of;
 use super::judge::{Judge, JudgeError};
 use super::metrics::{agreement, bootstrap_ci, compute, Agreement, Intervals, Metrics};
 use crate::chain::{Strategy, Therapy};

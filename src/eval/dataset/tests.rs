@@ -138,6 +138,9 @@ fn simple_csv_skips_unknown_labels_and_keeps_row_numbers() {
     );
     // Each row is its own seeker post.
     assert!(items.iter().all(|i| i.seeker_id == i.item_id));
+    assert!(items
+        .iter()
+        .all(|i| seeker_id_of(&i.item_id) == i.seeker_id));
 }
 
 #[test]

@@ -52,9 +52,11 @@ fn assert_changed(results: &[Result<Scanned, DatasetError>], what: &str) {
     }
 }
 
+type Edit = fn(&str) -> String;
+
 #[test]
 fn a_file_edited_between_the_passes_is_reported() {
-    let edits: [(&str, fn(&str) -> String); 4] = [
+    let edits: [(&str, Edit); 4] = [
         // fx06 is all zero: excluded pairs are checked too.
         ("a key changed", |t| t.replace("fx06s,fx06r", "fx06s,fx66r")),
         ("a repeated key changed", |t| {
@@ -110,6 +112,7 @@ fn synthetic_epitome_scans_to_its_known_counts() {
         let pair: usize = item.item_id[9..].parse().unwrap();
         let seeker = synthetic::seeker_of(pair);
         assert_eq!(item.seeker_id, format!("s{seeker:06}"));
+        assert_eq!(seeker_id_of(&item.item_id), item.seeker_id);
         assert_eq!(item.seeker_post, synthetic::seeker_post(seeker));
         assert_eq!(item.response_post, synthetic::response_post(pair));
     }

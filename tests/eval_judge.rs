@@ -8,7 +8,7 @@ mod common;
 use coe_bot::chain::{Strategy, Therapy};
 use coe_bot::eval::dataset::TieRule;
 use coe_bot::eval::judge::Training;
-use coe_bot::eval::{run_eval, EvalOptions};
+use coe_bot::eval::{run_eval, EvalOptions, JudgeSetup};
 use coe_bot::store::Store;
 use common::*;
 use serde_json::Value;
@@ -124,7 +124,10 @@ async fn the_judge_scores_what_the_reply_shows_not_what_it_claims() {
         out: dir.path().join("out"),
         resume: None,
         ties: TieRule::Exclude,
-        judge: Some(model_dir),
+        judge: Some(JudgeSetup {
+            model_dir,
+            required: true,
+        }),
         show_progress: false,
     };
     let report = run_eval(&options, &config.llm, None, &store).await.unwrap();

@@ -13,16 +13,17 @@ mod synthetic_epitome;
 use common::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 use wiremock::{Mock, MockServer};
 
 /// Runs one eval over `pairs` synthetic pairs in a child process and
-/// returns (items evaluated, peak RSS in MB), sampling VmHWM until it ends.
+/// returns (items evaluated, its peak RSS in MB, as the kernel counted it).
+// The child is reaped by `wait_with_peak` (wait4), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn eval_peak(dir: &Path, llm: &MockServer, pairs: usize) -> (usize, f64) {
     let data = dir.join(format!("data-{pairs}"));
     std::fs::create_dir_all(&data).unwrap();
     synthetic_epitome::write_epitome(&data, pairs);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_coe-bot"))
+    let child = Command::new(env!("CARGO_BIN_EXE_coe-bot"))
         .args(["eval", "--data"])
         .arg(&data)
         .args([
@@ -50,20 +51,12 @@ fn eval_peak(dir: &Path, llm: &MockServer, pairs: usize) -> (usize, f64) {
             ),
         )
         .env("COE_CRISIS_CLASSIFIER", "off")
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("coe-bot runs");
-    let status = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0u64;
-    while child.try_wait().unwrap().is_none() {
-        if let Ok(text) = std::fs::read_to_string(&status) {
-            peak_kb = peak_kb.max(vm_hwm_kb(&text));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "eval over {pairs} pairs failed");
+    let (success, peak_kb) = wait_with_peak(child.id());
+    assert!(success, "eval over {pairs} pairs failed");
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join(format!("out-{pairs}/report.json"))).unwrap(),
     )
@@ -73,12 +66,20 @@ fn eval_peak(dir: &Path, llm: &MockServer, pairs: usize) -> (usize, f64) {
     (items, peak_kb as f64 / 1024.0)
 }
 
-fn vm_hwm_kb(status: &str) -> u64 {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+/// Waits for the child and reads its exact peak RSS (`ru_maxrss`, in kB
+/// on Linux) from the kernel, so a peak just before it exits is not missed.
+fn wait_with_peak(pid: u32) -> (bool, i64) {
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet waited for; both pointers
+    // point at live locals.
+    let waited = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid as libc::pid_t, "wait4 failed");
+    (
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        usage.ru_maxrss,
+    )
 }
 
 #[test]

@@ -70,8 +70,11 @@ fn accuracy(report: &coe_bot::eval::report::Report, model: usize, therapy: usize
     report.models[model].therapies[therapy].metrics.accuracy
 }
 
+/// One test, so setting the key's variable races no other test's reads of
+/// the environment.
 #[tokio::test]
 async fn two_servers_side_by_side_and_resume_per_model() {
+    unset_key_variable_stops_before_any_call().await;
     std::env::set_var("COOL_TEST_KEY", "sk-cool-test");
     let dir = tempfile::tempdir().unwrap();
     let (warm, cool) = (MockServer::start().await, MockServer::start().await);
@@ -162,8 +165,7 @@ async fn two_servers_side_by_side_and_resume_per_model() {
     assert!(!html.contains("sk-cool-test"));
 }
 
-#[tokio::test]
-async fn a_models_file_naming_an_unset_key_variable_stops_before_any_call() {
+async fn unset_key_variable_stops_before_any_call() {
     let dir = tempfile::tempdir().unwrap();
     let (warm, cool) = (MockServer::start().await, MockServer::start().await);
     serve(&warm, "exploration", vec![]).await;

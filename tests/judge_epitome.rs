@@ -27,7 +27,7 @@ fn the_judge_beats_the_majority_class_on_epitome() {
         &index,
         true,
         &embedder,
-        &cache.path().join("judge.f32"),
+        (cache.path(), "test"),
         &ProgressBar::hidden(),
     )
     .unwrap();

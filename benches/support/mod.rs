@@ -96,6 +96,30 @@ pub fn rss_mb() -> f64 {
     proc_status_kb("VmRSS") as f64 / 1024.0
 }
 
+/// User + system CPU time (all threads) from `/proc/self/stat`.
+pub struct CpuTimes {
+    pub own: Duration,
+    /// Of the children that have exited and been waited for (`getrusage(RUSAGE_CHILDREN)`).
+    pub children: Duration,
+}
+
+pub fn cpu_times() -> CpuTimes {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name may hold spaces; the fields after it start at field 3 of proc(5).
+    let after_name = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after_name
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let field = |n: usize| fields.get(n - 3).copied().unwrap_or(0);
+    // utime, stime, cutime, cstime are fields 14–17, in ticks of 10 ms (USER_HZ = 100).
+    let ticks = |a: usize, b: usize| Duration::from_millis((field(a) + field(b)) * 10);
+    CpuTimes {
+        own: ticks(14, 15),
+        children: ticks(16, 17),
+    }
+}
+
 /// Nearest-rank percentile of `samples` (sorted here), `p` in 0..=100.
 pub fn percentile(samples: &[f64], p: f64) -> f64 {
     if samples.is_empty() {

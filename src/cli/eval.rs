@@ -3,9 +3,10 @@
 
 use crate::chain::{response_format, Therapy};
 use crate::config::{embed_model_dir, Config};
+use crate::embed::WEIGHTS_FILE;
 use crate::eval::dataset::TieRule;
 use crate::eval::report::terminal_table;
-use crate::eval::{run_eval, EvalOptions};
+use crate::eval::{run_eval, EvalOptions, JudgeSetup};
 use crate::store::{Store, SummaryScope, TherapySummary};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -58,14 +59,18 @@ enum JudgeChoice {
     Off,
 }
 
-/// The embedding model's folder if the judge is to run.
-fn judge_model(choice: JudgeChoice) -> anyhow::Result<Option<PathBuf>> {
+/// The judge's set-up, if it is to run.
+fn judge_setup(choice: JudgeChoice) -> anyhow::Result<Option<JudgeSetup>> {
     if choice == JudgeChoice::Off {
         return Ok(None);
     }
     let dir = embed_model_dir(&|name| std::env::var(name).ok())?;
-    if dir.join("model.safetensors").is_file() {
-        return Ok(Some(dir));
+    if dir.join(WEIGHTS_FILE).is_file() {
+        let required = choice == JudgeChoice::Embed;
+        return Ok(Some(JudgeSetup {
+            model_dir: dir,
+            required,
+        }));
     }
     if choice == JudgeChoice::Embed {
         anyhow::bail!(
@@ -82,7 +87,7 @@ fn judge_model(choice: JudgeChoice) -> anyhow::Result<Option<PathBuf>> {
 
 pub async fn eval(args: EvalArgs) -> anyhow::Result<()> {
     let config = Config::from_env()?;
-    let judge = judge_model(args.judge)?;
+    let judge = judge_setup(args.judge)?;
     let store = Store::open(&config.database_url).await?;
     let options = EvalOptions {
         data: args.data.unwrap_or_default(),

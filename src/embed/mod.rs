@@ -41,7 +41,8 @@ const TOKEN_BUDGET: usize = 1024;
 
 const CONFIG_FILE: &str = "config.json";
 const TOKENIZER_FILE: &str = "tokenizer.json";
-const WEIGHTS_FILE: &str = "model.safetensors";
+/// The weights file, whose identity keys caches of embeddings.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
 
 /// The model and its tokenizer, ready to embed on the calling thread.
 pub struct Embedder {

@@ -13,6 +13,7 @@ use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+mod escape;
 mod html;
 mod svg;
 mod tables;
@@ -130,6 +131,19 @@ impl Report {
         lines
     }
 }
+
+/// The paper's accuracy of strategy classification per prompt (GPT-3.5,
+/// text-davinci-003), as quoted by a secondary source: shown for readers to
+/// place their own model, never computed here.
+pub(crate) const PAPER_ACCURACY: [(Therapy, f64); 5] = [
+    (Therapy::Base, 0.340),
+    (Therapy::Cbt, 0.319),
+    (Therapy::Dbt, 0.334),
+    (Therapy::Pct, 0.336),
+    (Therapy::Rt, 0.336),
+];
+
+pub(crate) const PAPER_LABEL: &str = "paper, text-davinci-003 (as reported, not reproduced here)";
 
 #[derive(Debug, Error)]
 pub enum ReportError {

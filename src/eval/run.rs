@@ -9,8 +9,8 @@ mod prepare;
 use super::dataset::{self, DatasetError, EvalItem, Index, TieRule};
 use super::metrics::DEFAULT_RESAMPLES;
 use super::models::ModelsError;
-use super::report::{self, ModelReport, Report, TherapyResult};
-use super::scoring::{score_run, ScoringError};
+use super::report::{self, ModelReport, Report, RunInfo, TherapyResult};
+use super::scoring::{score_run, ReplyJudge, ScoringError};
 use crate::chain::{run_chain, Care, ChainError, Therapy};
 use crate::config::LlmConfig;
 use crate::llm::LlmClient;
@@ -42,9 +42,17 @@ pub struct EvalOptions {
     pub out: PathBuf,
     pub resume: Option<String>,
     pub ties: TieRule,
-    /// The embedding model's folder, when replies are to be judged.
-    pub judge: Option<PathBuf>,
+    /// The strategy judge, when replies are to be judged.
+    pub judge: Option<JudgeSetup>,
     pub show_progress: bool,
+}
+
+/// Where the judge's embedding model is, and whether a judge that cannot
+/// be fitted stops the run (`--judge embed`) or only turns it off (`auto`).
+#[derive(Debug, Clone)]
+pub struct JudgeSetup {
+    pub model_dir: PathBuf,
+    pub required: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +71,8 @@ pub enum EvalError {
     Judge(#[from] super::judge::JudgeError),
     #[error("model {name}: {reason}")]
     Model { name: String, reason: String },
+    #[error("an eval task stopped unexpectedly ({0}); rerun with --resume RUN_ID, nothing stored is lost")]
+    Task(String),
     #[error("cannot write {path}: {source}")]
     Output {
         path: PathBuf,
@@ -90,38 +100,40 @@ pub async fn run_eval(
 ) -> Result<Report, EvalError> {
     let prepared = prepare::prepare(options, base, store).await?;
     let mut info = prepared.info;
-    let data = PathBuf::from(&info.dataset_path);
-    let index = Arc::new(dataset::scan(
-        &data,
-        &info.tie_rule,
-        info.limit,
-        info.sample_seed,
-    )?);
+    let index = Arc::new(scan(&info).await?);
     info.load_stats = index.stats().clone();
     let seed = info.sample_seed.unwrap_or(DEFAULT_SEED);
     // Fitted before any model call, so a judge that cannot be fitted
     // stops the run at once rather than after hours of calls.
     let judge = match &options.judge {
-        Some(dir) => {
-            Some(judging::fit(index.clone(), &info, dir, seed, options.show_progress).await?)
+        Some(setup) => {
+            judging::fit(index.clone(), &info, setup, seed, options.show_progress).await?
         }
         None => None,
     };
-
+    info.judge = judge.is_some();
     let progress = progress_bar(options.show_progress);
-    let calls = prepared.models.iter().map(|model| {
-        run_model(
-            model,
-            &index,
-            &prepared.therapies,
-            response_format,
-            store,
-            &progress,
-        )
-    });
-    let all = futures::future::try_join_all(calls);
-    tokio::select! {
-        result = all => { result?; }
+    let work = async {
+        let reply_judge = judge.as_ref().map(|(j, _)| j);
+        let calls = prepared.models.iter().map(|model| {
+            let context = Context {
+                index: &index,
+                therapies: &prepared.therapies,
+                response_format,
+                store,
+                judge: reply_judge,
+                progress: &progress,
+            };
+            run_model(model, context)
+        });
+        futures::future::try_join_all(calls).await?;
+        progress.finish_and_clear();
+        finish_models(&prepared.models, store, reply_judge, &options.out, seed).await
+    };
+    // Ctrl-C is watched until the last row is scored: once a handler is
+    // installed, the default one no longer ends the process.
+    let models = tokio::select! {
+        models = work => models?,
         _ = tokio::signal::ctrl_c() => {
             progress.abandon();
             return Err(EvalError::Interrupted {
@@ -130,61 +142,56 @@ pub async fn run_eval(
                 total: progress.length().unwrap_or_default() as usize,
             });
         }
-    }
-    progress.finish_and_clear();
-
-    std::fs::create_dir_all(&options.out).map_err(|source| EvalError::Output {
-        path: options.out.clone(),
-        source,
-    })?;
-    let several = prepared.models.len() > 1;
-    let mut models = Vec::with_capacity(prepared.models.len());
-    for model in prepared.models {
-        let csv = if several {
-            format!("items-{}.csv", model.info.name)
-        } else {
-            "items.csv".to_string()
-        };
-        let csv = options.out.join(csv);
-        models.push(finish_model(model, store, judge.as_ref().map(|j| &j.0), &csv, seed).await?);
-    }
+    };
     info.finished_at = chrono::Utc::now().to_rfc3339();
     let report = Report {
         run: info,
         models,
-        judge: judge.map(|j| j.1),
+        judge: judge.map(|(_, quality)| quality),
     };
-    store
-        .finish_eval_run(
-            &report.run.run_id,
-            &serde_json::to_string(&report.run).expect("serializable"),
-        )
-        .await?;
+    let run_json = serde_json::to_string(&report.run).expect("serializable");
+    store.finish_eval_run(&report.run.run_id, &run_json).await?;
     write_reports(&report, &options.out)?;
     Ok(report)
 }
 
-/// Every pending (item, therapy) of one model, `model.concurrency` at once.
-async fn run_model(
-    model: &Model,
-    index: &Index,
-    therapies: &[Therapy],
-    response_format: Option<&Value>,
-    store: &Store,
-    progress: &ProgressBar,
-) -> Result<(), EvalError> {
-    let finished = store.finished_eval_items(&model.run_id).await?;
-    let total = index.selected_len() * therapies.len();
-    progress.inc_length(total as u64);
-    progress.inc(finished.len().min(total) as u64);
+/// Pass 1 over the dataset, off the runtime: a large file takes seconds.
+async fn scan(info: &RunInfo) -> Result<Index, EvalError> {
+    let (data, ties) = (PathBuf::from(&info.dataset_path), info.tie_rule.clone());
+    let (limit, seed) = (info.limit, info.sample_seed);
+    let task = tokio::task::spawn_blocking(move || dataset::scan(&data, &ties, limit, seed));
+    match task.await {
+        Ok(scanned) => Ok(scanned?),
+        Err(e) => Err(EvalError::Task(e.to_string())),
+    }
+}
+
+/// What every model's calls share.
+#[derive(Clone, Copy)]
+struct Context<'a> {
+    index: &'a Index,
+    therapies: &'a [Therapy],
+    response_format: Option<&'a Value>,
+    store: &'a Store,
+    judge: Option<&'a ReplyJudge>,
+    progress: &'a ProgressBar,
+}
+
+/// Every pending (item, therapy) of one model, `model.concurrency` at once;
+/// each reply is judged as it arrives, while other calls wait on the model.
+async fn run_model(model: &Model, cx: Context<'_>) -> Result<(), EvalError> {
+    let finished = cx.store.finished_eval_items(&model.run_id).await?;
+    let total = cx.index.selected_len() * cx.therapies.len();
+    cx.progress.inc_length(total as u64);
+    cx.progress.inc(finished.len().min(total) as u64);
     let errors = AtomicUsize::new(0);
     // The gate is reported, not obeyed: the evaluation measures the chain
     // on every seeker post. Judged once per post, not once per therapy.
-    let pending = index.selected()?.flat_map(|item| match item {
+    let pending = cx.index.selected()?.flat_map(|item| match item {
         Ok(item) => {
             let flagged = crisis::assess(&item.seeker_post).tier == Tier::Crisis;
             let shared = Arc::new((item, flagged));
-            therapies
+            cx.therapies
                 .iter()
                 .filter(|&&t| !finished.contains(&(shared.0.item_id.clone(), t)))
                 .map(|&t| Ok((shared.clone(), t)))
@@ -196,13 +203,15 @@ async fn run_model(
         .map(|work| async {
             let (item, therapy) = work?;
             let (item, flagged) = &*item;
-            let row = evaluate(&model.client, response_format, item, therapy, *flagged).await;
+            let mut row =
+                evaluate(&model.client, cx.response_format, item, therapy, *flagged).await;
             if row.outcome != EvalOutcome::Replied {
                 let n = errors.fetch_add(1, Ordering::Relaxed) + 1;
-                progress.set_message(format!("{n} errors"));
+                cx.progress.set_message(format!("{n} errors"));
             }
-            store.record_eval_item(&model.run_id, &row).await?;
-            progress.inc(1);
+            judge_now(cx.judge, &mut row).await;
+            cx.store.record_eval_item(&model.run_id, &row).await?;
+            cx.progress.inc(1);
             Ok::<_, EvalError>(())
         })
         .buffer_unordered(model.concurrency.max(1))
@@ -210,15 +219,51 @@ async fn run_model(
         .await
 }
 
+/// Judges a fresh reply. A failure is not fatal: the scoring pass judges
+/// the replies left without a judgment.
+async fn judge_now(judge: Option<&ReplyJudge>, row: &mut EvalItemRow) {
+    let (Some(judge), Some(reply)) = (judge, &row.reply) else {
+        return;
+    };
+    match judge.strategies(&[(&row.item_id, reply)]).await {
+        Ok(judged) => row.judged_strategy = judged.first().copied(),
+        Err(error) => tracing::warn!(%error, "a reply was not judged; the scoring pass retries it"),
+    }
+}
+
+/// Scores every model and writes its items CSV: `items.csv` for one
+/// model, `items-NAME.csv` each when there are several.
+async fn finish_models(
+    models: &[Model],
+    store: &Store,
+    judge: Option<&ReplyJudge>,
+    out: &Path,
+    seed: u64,
+) -> Result<Vec<ModelReport>, EvalError> {
+    std::fs::create_dir_all(out).map_err(|source| EvalError::Output {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let mut reports = Vec::with_capacity(models.len());
+    for model in models {
+        let csv = match models.len() {
+            1 => "items.csv".to_string(),
+            _ => format!("items-{}.csv", model.info.name),
+        };
+        reports.push(finish_model(model, store, judge, &out.join(csv), seed).await?);
+    }
+    Ok(reports)
+}
+
 /// Counts, judges and scores one model's stored rows.
 async fn finish_model(
-    model: Model,
+    model: &Model,
     store: &Store,
-    judge: Option<&super::scoring::ReplyJudge>,
+    judge: Option<&ReplyJudge>,
     csv: &Path,
     seed: u64,
 ) -> Result<ModelReport, EvalError> {
-    let mut info = model.info;
+    let mut info = model.info.clone();
     let counts = store.eval_counts(&model.run_id).await?;
     info.parse_errors = counts.parse_errors;
     info.llm_errors = counts.llm_errors;

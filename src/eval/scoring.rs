@@ -2,10 +2,10 @@
 //! each reply, writes items.csv and gathers the labels every table needs.
 
 use super::dataset::seeker_id_of;
-use super::judge::{Judge, JudgeError};
+use super::judge::Judge;
 use super::metrics::{agreement, bootstrap_ci, compute, Agreement, Intervals, Metrics};
 use crate::chain::{Strategy, Therapy};
-use crate::embed::Embedder;
+use crate::embed::{EmbedError, EmbedWorker, Embedder};
 use crate::store::{EvalItemRow, EvalOutcome, Store, StoreError};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -20,8 +20,8 @@ const BATCH: usize = 64;
 pub enum ScoringError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Judge(#[from] JudgeError),
+    #[error("could not judge the stored replies ({0}); the model calls are all stored: rerun with --resume RUN_ID --judge off for a report without the judge")]
+    Embed(EmbedError),
     #[error("cannot write {path}: {source}")]
     Output {
         path: PathBuf,
@@ -29,32 +29,35 @@ pub enum ScoringError {
     },
 }
 
-/// The fitted judge and the model that embeds replies for it.
+/// Replies judged per embedding pass: concurrent replies share a pass.
+const MAX_BATCH: usize = 64;
+
+/// The fitted judge and the embedding thread that feeds it. Cheap to clone.
 #[derive(Clone)]
 pub struct ReplyJudge {
-    pub judge: Arc<Judge>,
-    pub embedder: Arc<Embedder>,
+    judge: Arc<Judge>,
+    worker: EmbedWorker,
 }
 
 impl ReplyJudge {
-    /// Judged strategies of `(item_id, reply)` pairs, computed on a
-    /// blocking thread so the runtime keeps serving.
-    async fn strategies(
-        &self,
-        replies: Vec<(String, String)>,
-    ) -> Result<Vec<Strategy>, JudgeError> {
-        let this = self.clone();
-        let task = tokio::task::spawn_blocking(move || {
-            let texts: Vec<&str> = replies.iter().map(|(_, r)| r.as_str()).collect();
-            let vectors = this.embedder.embed(&texts)?;
-            Ok(replies
-                .iter()
-                .zip(&vectors)
-                .map(|((item_id, _), v)| this.judge.strategy(seeker_id_of(item_id), v))
-                .collect())
-        });
-        task.await
-            .unwrap_or_else(|e| Err(JudgeError::Fit(format!("judge task failed: {e}"))))
+    /// Moves the model onto its own thread, so judging never blocks the
+    /// runtime and replies completing together are embedded together.
+    pub fn new(judge: Judge, embedder: Embedder) -> ReplyJudge {
+        ReplyJudge {
+            judge: Arc::new(judge),
+            worker: EmbedWorker::spawn(embedder, MAX_BATCH),
+        }
+    }
+
+    /// Judged strategies of `(item_id, reply)` pairs, in order.
+    pub async fn strategies(&self, replies: &[(&str, &str)]) -> Result<Vec<Strategy>, EmbedError> {
+        let texts = replies.iter().map(|(_, r)| r.to_string()).collect();
+        let vectors = self.worker.embed(texts).await?;
+        Ok(replies
+            .iter()
+            .zip(&vectors)
+            .map(|((item_id, _), v)| self.judge.strategy(seeker_id_of(item_id), v))
+            .collect())
     }
 }
 
@@ -103,7 +106,7 @@ pub async fn score_run(
     while let Some(chunk) = rows.next().await {
         let mut chunk = chunk.into_iter().collect::<Result<Vec<_>, _>>()?;
         if let Some(judge) = judge {
-            judge_rows(judge, &mut chunk).await?;
+            judge_missing(judge, store, run_id, &mut chunk).await?;
         }
         for row in chunk {
             writer.serialize(&row).map_err(|e| io(e.into()))?;
@@ -120,17 +123,39 @@ pub async fn score_run(
     Ok(scores)
 }
 
-async fn judge_rows(judge: &ReplyJudge, rows: &mut [EvalItemRow]) -> Result<(), JudgeError> {
-    let replies: Vec<(usize, String, String)> = rows
-        .iter()
-        .enumerate()
-        .filter_map(|(i, row)| Some((i, row.item_id.clone(), row.reply.clone()?)))
+/// Judges the replies recorded without a judgment (a run resumed with the
+/// judge newly on) and stores what it found.
+async fn judge_missing(
+    judge: &ReplyJudge,
+    store: &Store,
+    run_id: &str,
+    rows: &mut [EvalItemRow],
+) -> Result<(), ScoringError> {
+    let missing: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].judged_strategy.is_none() && rows[i].reply.is_some())
         .collect();
-    let positions: Vec<usize> = replies.iter().map(|(i, _, _)| *i).collect();
-    let texts = replies.into_iter().map(|(_, id, r)| (id, r)).collect();
-    for (i, strategy) in positions.into_iter().zip(judge.strategies(texts).await?) {
-        rows[i].judged_strategy = Some(strategy);
+    if missing.is_empty() {
+        return Ok(());
     }
+    let replies: Vec<(&str, &str)> = missing
+        .iter()
+        .map(|&i| {
+            (
+                rows[i].item_id.as_str(),
+                rows[i].reply.as_deref().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let strategies = judge
+        .strategies(&replies)
+        .await
+        .map_err(ScoringError::Embed)?;
+    let mut judged = Vec::with_capacity(missing.len());
+    for (i, strategy) in missing.into_iter().zip(strategies) {
+        rows[i].judged_strategy = Some(strategy);
+        judged.push((rows[i].therapy, rows[i].item_id.clone(), strategy));
+    }
+    store.set_judged_strategies(run_id, &judged).await?;
     Ok(())
 }
 

@@ -40,8 +40,7 @@ pub struct EvalItemRow {
     pub latency_ms: u64,
     pub prompt_tokens: Option<u32>,
     pub completion_tokens: Option<u32>,
-    /// What the eval's strategy judge found in the reply. Not stored: the
-    /// judge is fitted per run, and fills this in for items.csv.
+    /// What the eval's strategy judge found in the reply, if it ran.
     pub judged_strategy: Option<Strategy>,
 }
 
@@ -116,6 +115,29 @@ impl Store {
         self.writer.write(write).await.map(drop)
     }
 
+    /// Records judged strategies of rows judged after the fact (a run
+    /// resumed with the judge on); one transaction for the batch.
+    pub async fn set_judged_strategies(
+        &self,
+        run_id: &str,
+        judged: &[(Therapy, String, Strategy)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (therapy, item_id, strategy) in judged {
+            sqlx::query(
+                "UPDATE eval_items SET judged_strategy = ? WHERE run_id = ? AND therapy = ? AND item_id = ?",
+            )
+            .bind(strategy.as_str())
+            .bind(run_id)
+            .bind(therapy.as_str())
+            .bind(item_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn eval_counts(&self, run_id: &str) -> Result<EvalCounts, StoreError> {
         let row = sqlx::query(
             "SELECT COALESCE(SUM(outcome = 'parse_error'), 0), COALESCE(SUM(outcome = 'llm_error'), 0),
@@ -139,7 +161,7 @@ impl Store {
     ) -> impl Stream<Item = Result<EvalItemRow, StoreError>> + 'a {
         sqlx::query(
             "SELECT item_id, therapy, gold, predicted, outcome, crisis_flagged, emotion, reply,
-                    latency_ms, prompt_tokens, completion_tokens
+                    latency_ms, prompt_tokens, completion_tokens, judged_strategy
              FROM eval_items WHERE run_id = ? ORDER BY therapy, item_id",
         )
         .bind(run_id)
@@ -166,7 +188,9 @@ impl Store {
                 latency_ms: row.get::<i64, _>(8) as u64,
                 prompt_tokens: row.get::<Option<i64>, _>(9).map(|n| n as u32),
                 completion_tokens: row.get::<Option<i64>, _>(10).map(|n| n as u32),
-                judged_strategy: None,
+                judged_strategy: row
+                    .get::<Option<String>, _>(11)
+                    .and_then(|p| Strategy::parse_label(&p)),
             })
         })
     }
@@ -179,7 +203,8 @@ pub(super) async fn insert_eval_items(
 ) -> Result<(), sqlx::Error> {
     let mut insert = QueryBuilder::<Sqlite>::new(
         "INSERT OR REPLACE INTO eval_items (run_id, item_id, therapy, gold, predicted, outcome,
-             crisis_flagged, emotion, reply, latency_ms, prompt_tokens, completion_tokens) ",
+             crisis_flagged, emotion, reply, latency_ms, prompt_tokens, completion_tokens,
+             judged_strategy) ",
     );
     insert.push_values(rows, |mut values, (run_id, row)| {
         values
@@ -194,7 +219,8 @@ pub(super) async fn insert_eval_items(
             .push_bind(row.reply.clone())
             .push_bind(row.latency_ms as i64)
             .push_bind(row.prompt_tokens.map(i64::from))
-            .push_bind(row.completion_tokens.map(i64::from));
+            .push_bind(row.completion_tokens.map(i64::from))
+            .push_bind(row.judged_strategy.map(Strategy::as_str));
     });
     insert.build().execute(conn).await?;
     Ok(())

@@ -3,8 +3,8 @@
 
 use super::{DatasetError, EvalItem, EPITOME_HEADER, SIMPLE_HEADER};
 use crate::chain::Strategy;
+use crate::eval::slices::sha256_prefix;
 use csv::StringRecord;
-use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::path::Path;
 
@@ -123,17 +123,6 @@ impl Layout {
             gold,
         }
     }
-}
-
-/// The first 8 bytes of SHA-256 over `parts`, big-endian, so comparing the
-/// numbers compares the digests' leading bytes.
-pub(super) fn sha256_prefix(parts: &[&[u8]]) -> u64 {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part);
-    }
-    let digest = hasher.finalize();
-    u64::from_be_bytes(digest[..8].try_into().expect("a digest has 32 bytes"))
 }
 
 pub(super) fn csv_error(path: &Path, source: csv::Error) -> DatasetError {

@@ -1,8 +1,9 @@
 //! Pass 1: levels, gold labels and the selection, keeping no text.
 
-use super::layout::{csv_error, sha256_prefix, Kind, Layout};
+use super::layout::{csv_error, Kind, Layout};
 use super::{DatasetError, Index, LoadStats, Pair, TieRule, EPITOME_FILES};
 use crate::chain::Strategy;
+use crate::eval::slices::sha256_prefix;
 use csv::StringRecord;
 use std::collections::{BinaryHeap, HashMap};
 use std::path::{Path, PathBuf};

@@ -3,8 +3,7 @@ use std::fs;
 
 mod sampling;
 mod stream;
-#[path = "../../../tests/support/synthetic_epitome.rs"]
-mod synthetic;
+use crate::eval::synthetic;
 
 // Fixtures written for this project in EPITOME's format (no EPITOME text).
 // Levels (er, ex, ip) per pair; fx03 is listed twice and its second row

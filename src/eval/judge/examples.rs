@@ -9,10 +9,10 @@ use crate::chain::Strategy;
 use crate::embed::cache::{read_vectors, write_vectors};
 use crate::embed::{EmbedError, Embedder, DIM};
 use crate::eval::dataset::{DatasetError, Index, TieRule};
-use crate::eval::slices::is_reserved;
+use crate::eval::slices::{is_reserved, sha256_prefix};
 use indicatif::ProgressBar;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Most labelled pairs considered for training. A dataset far larger than
 /// EPITOME is thinned to about this many (by a hash of the item id), so
@@ -24,11 +24,11 @@ const BATCH: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JudgeError {
-    #[error("the strategy judge cannot load its model: {0}")]
+    #[error("the strategy judge's embedding model failed: {0}")]
     Embed(#[from] EmbedError),
     #[error(transparent)]
     Dataset(#[from] DatasetError),
-    #[error("the strategy judge needs at least {needed} human responses of each strategy outside the evaluated posts (has ER {}, EX {}, IP {}): use a larger dataset or --judge off", per_strategy[0], per_strategy[1], per_strategy[2])]
+    #[error("the strategy judge needs at least {needed} human responses of each strategy to train on (this dataset has ER {}, EX {}, IP {} outside EPITOME's reserved half): use a larger dataset or --judge off", per_strategy[0], per_strategy[1], per_strategy[2])]
     TooFewExamples {
         per_strategy: [usize; 3],
         needed: usize,
@@ -42,7 +42,7 @@ pub struct Examples {
     pub seeker_ids: Vec<String>,
     pub labels: Vec<Strategy>,
     /// `labels.len()` rows of `DIM` floats.
-    vectors: Vec<f32>,
+    pub(super) vectors: Vec<f32>,
     /// Labelled pairs left out as the reserved half of EPITOME.
     pub reserved_excluded: usize,
 }
@@ -73,16 +73,21 @@ impl Examples {
 
     /// Reads the labelled pairs of `index` (EPITOME's reserved half left
     /// out when `epitome`), with the embeddings of their human responses
-    /// from `cache` when it holds them, else computed (and then cached).
-    /// Blocking: run it off the async runtime.
+    /// from the cache in `cache_dir` when it holds them, else computed (and
+    /// then cached). The cache file is named by `cache_key` (the data and
+    /// model, see [`cache_key`]) and by the ids and labels read, so vectors
+    /// can never be paired with other examples. Blocking: run it off the
+    /// async runtime.
     pub fn load(
         index: &Index,
         epitome: bool,
         embedder: &Embedder,
-        cache: &Path,
+        (cache_dir, cache_key): (&Path, &str),
         progress: &ProgressBar,
     ) -> Result<Examples, JudgeError> {
         let mut examples = Self::read(index, epitome, None, progress)?;
+        let cache = cache_dir.join(format!("judge-{}.f32", examples.digest(cache_key)));
+        let cache = cache.as_path();
         if let Some(vectors) = read_vectors(cache, examples.len()) {
             examples.vectors = vectors;
             return Ok(examples);
@@ -127,6 +132,17 @@ impl Examples {
         Ok(examples)
     }
 
+    /// 16 hex digits over `key` and the examples' ids and labels.
+    fn digest(&self, key: &str) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(key.as_bytes());
+        for (id, label) in self.seeker_ids.iter().zip(&self.labels) {
+            hasher.update(id.as_bytes());
+            hasher.update([0, label.index() as u8]);
+        }
+        hex::encode(&hasher.finalize()[..8])
+    }
+
     fn add_vectors(
         &mut self,
         embedder: &Embedder,
@@ -146,17 +162,16 @@ impl Examples {
     }
 }
 
-/// Where the examples of a dataset under a tie rule are cached: beside
-/// the embedding model, so another model never reads these vectors.
-pub fn cache_path(model_dir: &Path, dataset_sha256: &str, ties: &TieRule) -> PathBuf {
-    let mut hasher = Sha256::new();
-    hasher.update(b"judge-examples-v1\n");
-    hasher.update(dataset_sha256.as_bytes());
-    hasher.update(ties.to_string().as_bytes());
-    model_dir.join(format!(
-        "judge-{}.f32",
-        hex::encode(&hasher.finalize()[..8])
-    ))
+/// What names the cached examples of a dataset under a tie rule: its
+/// digest, the rule, and the embedding model's weights file (size and
+/// modification time), so vectors of another model are never reused.
+pub fn cache_key(model_dir: &Path, dataset_sha256: &str, ties: &TieRule) -> String {
+    let weights = std::fs::metadata(model_dir.join(crate::embed::WEIGHTS_FILE));
+    let stamp = weights.map_or_else(
+        |_| "unknown".to_string(),
+        |m| format!("{}:{:?}", m.len(), m.modified().ok()),
+    );
+    format!("judge-examples-v1\n{dataset_sha256}\n{ties}\n{stamp}")
 }
 
 /// Whether an item is among the candidates: all of them unless the dataset
@@ -165,7 +180,51 @@ fn kept(item_id: &str, keep_one_in: usize) -> bool {
     if keep_one_in == 1 {
         return true;
     }
-    let digest = Sha256::digest(item_id.as_bytes());
-    let prefix = u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
-    prefix % keep_one_in as u64 == 0
+    sha256_prefix(&[item_id.as_bytes()]).is_multiple_of(keep_one_in as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::dataset::scan;
+    use crate::eval::synthetic;
+
+    #[test]
+    fn the_reserved_half_never_reaches_the_examples() {
+        let dir = tempfile::tempdir().unwrap();
+        synthetic::write_epitome(dir.path(), 400);
+        let index = scan(dir.path(), &TieRule::Exclude, None, None).unwrap();
+        let progress = ProgressBar::hidden();
+        let examples = Examples::read(&index, true, None, &progress).unwrap();
+        assert!(
+            examples.reserved_excluded > 50,
+            "{}",
+            examples.reserved_excluded
+        );
+        assert_eq!(
+            examples.len() + examples.reserved_excluded,
+            index.stats().items
+        );
+        assert!(examples.seeker_ids.iter().all(|id| !is_reserved(id)));
+        // A simple CSV has no reserved half.
+        let all = Examples::read(&index, false, None, &progress).unwrap();
+        assert_eq!((all.len(), all.reserved_excluded), (index.stats().items, 0));
+    }
+
+    #[test]
+    fn the_cache_name_follows_the_examples_read() {
+        let a = Examples::from_parts(
+            vec!["s1".into()],
+            vec![Strategy::Exploration],
+            vec![0.0; DIM],
+        );
+        let b = Examples::from_parts(
+            vec!["s1".into()],
+            vec![Strategy::Interpretation],
+            vec![0.0; DIM],
+        );
+        assert_ne!(a.digest("k"), b.digest("k"));
+        assert_ne!(a.digest("k"), a.digest("other model"));
+        assert_eq!(a.digest("k"), a.digest("k"));
+    }
 }

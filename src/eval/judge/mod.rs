@@ -22,13 +22,13 @@
 mod examples;
 mod softmax;
 
-pub use examples::{cache_path, Examples, JudgeError};
+pub use examples::{cache_key, Examples, JudgeError};
 
 use super::metrics::{bootstrap_ci, compute, Intervals, Metrics};
 use crate::chain::Strategy;
 use crate::embed::DIM;
+use crate::eval::slices::sha256_prefix;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use softmax::Softmax;
 use std::collections::HashSet;
 
@@ -99,13 +99,17 @@ impl Judge {
         let disjoint: Vec<usize> = (0..examples.len())
             .filter(|&i| !evaluated.contains(&examples.seeker_ids[i]))
             .collect();
-        let (training, pool) = if disjoint.len() >= MIN_DISJOINT_POOL {
+        let enough = |rows: &[usize]| {
+            let counts = count_strategies(rows.iter().map(|&i| examples.labels[i]));
+            counts.iter().all(|&n| n >= MIN_PER_STRATEGY)
+        };
+        let (training, pool) = if disjoint.len() >= MIN_DISJOINT_POOL && enough(&disjoint) {
             (Training::Disjoint, disjoint)
         } else {
             (Training::CrossFit, (0..examples.len()).collect())
         };
         let per_strategy = count_strategies(pool.iter().map(|&i| examples.labels[i]));
-        if per_strategy.iter().any(|&n| n < MIN_PER_STRATEGY) {
+        if !enough(&pool) {
             return Err(JudgeError::TooFewExamples {
                 per_strategy,
                 needed: MIN_PER_STRATEGY,
@@ -187,12 +191,7 @@ fn fit(examples: &Examples, rows: &[usize]) -> Result<Softmax, JudgeError> {
 /// A seeker post's fold: by a seeded hash of its id, so every response to
 /// one post lands in the same fold and the split does not follow file order.
 fn fold_of(seed: u64, seeker_id: &str) -> usize {
-    let mut hasher = Sha256::new();
-    hasher.update(seed.to_le_bytes());
-    hasher.update(seeker_id.as_bytes());
-    let digest = hasher.finalize();
-    let prefix = u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
-    (prefix % FOLDS as u64) as usize
+    (sha256_prefix(&[&seed.to_le_bytes(), seeker_id.as_bytes()]) % FOLDS as u64) as usize
 }
 
 fn count_strategies(labels: impl Iterator<Item = Strategy>) -> [usize; 3] {

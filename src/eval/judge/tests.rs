@@ -107,3 +107,34 @@ fn majority_breaks_ties_in_strategy_order() {
     assert_eq!(majority([Ip, Er, Ip, Er].into_iter()), Er);
     assert_eq!(majority([Ex, Ip, Ip].into_iter()), Ip);
 }
+
+#[test]
+fn a_cross_fit_reply_is_judged_by_the_model_that_never_saw_its_post() {
+    // Post "x" has the only responses along axis 4, all labelled IP; along
+    // axis 3 sit emotional reactions. A model that saw "x" calls a reply
+    // between the two axes IP; one that did not sees only the axis-3 part.
+    let mut data = examples(&[(0, Er, 100), (1, Ex, 100), (2, Ip, 100), (3, Er, 30)]);
+    for i in 0..20 {
+        data.seeker_ids.push("x".into());
+        data.labels.push(Ip);
+        data.vectors.extend(near(4, i));
+    }
+    let mut reply = vec![0f32; DIM];
+    reply[3] = 0.6;
+    reply[4] = 0.8;
+
+    let (with_x, q) = Judge::train(&data, &HashSet::new(), 9, 20).unwrap();
+    assert_eq!(q.training, Training::Disjoint);
+    assert_eq!(
+        with_x.strategy("x", &reply),
+        Ip,
+        "the set-up must tell the two apart"
+    );
+
+    // Not the first fold, so judging with the first fold's model fails too.
+    assert_ne!(fold_of(9, "x"), 0);
+    let everything: HashSet<String> = data.seeker_ids.iter().cloned().collect();
+    let (cross_fit, q) = Judge::train(&data, &everything, 9, 20).unwrap();
+    assert_eq!(q.training, Training::CrossFit);
+    assert_eq!(cross_fit.strategy("x", &reply), Er);
+}

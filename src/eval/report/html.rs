@@ -1,40 +1,12 @@
 //! The HTML report: one self-contained page.
 
+use super::escape::esc;
 use super::tables::{run_rows, sections, Section, OWN_LABEL_TITLE};
-use super::{short, strategy_name, svg, Line, Report};
-use crate::chain::{Strategy, Therapy};
+use super::{short, strategy_name, svg, Line, Report, PAPER_ACCURACY, PAPER_LABEL};
+use crate::chain::Strategy;
 use std::fmt::Write as _;
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub(super) fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 const CSS: &str = include_str!("report.css");
-
-/// The paper's accuracy of strategy classification per prompt (GPT-3.5,
-/// text-davinci-003), as quoted by a secondary source: shown for readers to
-/// place their own model, never computed here.
-pub(super) const PAPER_ACCURACY: [(Therapy, f64); 5] = [
-    (Therapy::Base, 0.340),
-    (Therapy::Cbt, 0.319),
-    (Therapy::Dbt, 0.334),
-    (Therapy::Pct, 0.336),
-    (Therapy::Rt, 0.336),
-];
-
-pub(super) const PAPER_LABEL: &str = "paper, text-davinci-003 (as reported, not reproduced here)";
 
 const CONVENTIONS: [&str; 8] = [
     "Gold label: the EPITOME mechanism with the highest level; pairs with every level 0 are excluded; ties follow the tie rule above.",

@@ -3,9 +3,9 @@
 //! chart to its column, so the viewBox is kept narrow enough for the text to
 //! stay legible on a phone.
 
-use super::html::esc;
-use super::html::{PAPER_ACCURACY, PAPER_LABEL};
+use super::escape::esc;
 use super::{strategy_name, Mix, Report};
+use super::{PAPER_ACCURACY, PAPER_LABEL};
 use crate::chain::Strategy;
 use std::fmt::Write as _;
 
@@ -64,10 +64,8 @@ fn open(out: &mut String, id: &str, height: f64, title: &str, desc: &str) {
     );
 }
 
-/// Stacked horizontal bars: for each therapy (and model), the share of
-/// replies per strategy (and unknown), as claimed or as judged; a last bar
-/// for the human responses.
-pub(super) fn mix_chart(report: &Report, judged: bool) -> String {
+/// Each line's claimed or judged mix, then the human one.
+fn mix_rows(report: &Report, judged: bool) -> Vec<(String, [f64; 4])> {
     let mut rows: Vec<(String, [f64; 4])> = report
         .lines()
         .into_iter()
@@ -83,6 +81,14 @@ pub(super) fn mix_chart(report: &Report, judged: bool) -> String {
     if let Some(human) = report.human_mix() {
         rows.push(("human".to_string(), shares(human)));
     }
+    rows
+}
+
+/// Stacked horizontal bars: for each therapy (and model), the share of
+/// replies per strategy (and unknown), as claimed or as judged; a last bar
+/// for the human responses.
+pub(super) fn mix_chart(report: &Report, judged: bool) -> String {
+    let rows = mix_rows(report, judged);
     let left = 8.0
         + 7.5
             * rows
@@ -171,6 +177,22 @@ pub(super) fn mix_chart(report: &Report, judged: bool) -> String {
     out
 }
 
+/// Horizontal grid lines and labels from 0 to 1 for a vertical-bar chart
+/// whose plot spans `height` above `base`.
+fn y_ticks(body: &mut String, left: f64, right: f64, base: f64, height: f64) {
+    for tick in 0..=4 {
+        let value = f64::from(tick) / 4.0;
+        let y = base - height * value;
+        let _ = write!(
+            body,
+            "<line x1=\"{left}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#d9d9e0\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{value:.2}</text>",
+            WIDTH - right,
+            left - 6.0,
+            y + 4.0
+        );
+    }
+}
+
 fn shares(mix: &Mix) -> [f64; 4] {
     [
         mix.emotional_reaction,
@@ -187,17 +209,7 @@ pub(super) fn f1_chart(report: &Report) -> String {
     let mut body = String::new();
     let top = legend(&mut body, &legend_entries(false));
     let base = top + height;
-    for tick in 0..=4 {
-        let value = f64::from(tick) / 4.0;
-        let y = base - height * value;
-        let _ = write!(
-            body,
-            "<line x1=\"{left}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#d9d9e0\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{value:.2}</text>",
-            WIDTH - right,
-            left - 6.0,
-            y + 4.0
-        );
-    }
+    y_ticks(&mut body, left, right, base, height);
     let _ = write!(
         body,
         "<text transform=\"translate(11 {}) rotate(-90)\" text-anchor=\"middle\">F1</text>",
@@ -278,17 +290,7 @@ pub(super) fn accuracy_chart(report: &Report) -> String {
     let mut body = String::new();
     let top = legend(&mut body, &entries);
     let base = top + height;
-    for tick in 0..=4 {
-        let value = f64::from(tick) / 4.0;
-        let y = base - height * value;
-        let _ = write!(
-            body,
-            "<line x1=\"{left}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#d9d9e0\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{value:.2}</text>",
-            WIDTH - right,
-            left - 6.0,
-            y + 4.0
-        );
-    }
+    y_ticks(&mut body, left, right, base, height);
     let therapies: Vec<_> = report.run.prompt_versions.keys().copied().collect();
     let group = plot / therapies.len().max(1) as f64;
     let judged = usize::from(report.judge.is_some());

@@ -1,4 +1,4 @@
-use super::html::{esc, PAPER_LABEL};
+use super::escape::esc;
 use super::*;
 use crate::eval::judge::Training;
 use crate::eval::metrics::{agreement, bootstrap_ci, compute};

@@ -88,7 +88,8 @@ async fn create(
     let specs = specs(models_file.as_deref(), options.concurrency)?;
     let info = RunInfo {
         run_id: run_id.clone(),
-        dataset_path: options.data.display().to_string(),
+        // Absolute, so a run resumes from any directory.
+        dataset_path: absolute(&options.data),
         dataset_sha256: dataset::dataset_sha256(&options.data)?,
         prompt_versions: options
             .therapies

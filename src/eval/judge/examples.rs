@@ -153,13 +153,36 @@ impl Examples {
             return Ok(());
         }
         let texts: Vec<&str> = batch.iter().map(String::as_str).collect();
-        for vector in embedder.embed(&texts)? {
+        for vector in embed_in_parallel(embedder, &texts)? {
             self.vectors.extend(vector);
         }
         progress.inc(batch.len() as u64);
         batch.clear();
         Ok(())
     }
+}
+
+/// Embeds `texts` split across the machine's cores: one forward pass runs
+/// on about one core (measured: 80 s of CPU in 118 s of wall time for
+/// EPITOME's 1,058 eligible responses), so the slices run side by side.
+/// The model is shared read-only; the vectors come back in input order.
+fn embed_in_parallel(embedder: &Embedder, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let slice = texts.len().div_ceil(cores).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = texts
+            .chunks(slice)
+            .map(|chunk| scope.spawn(move || embedder.embed(chunk)))
+            .collect();
+        let mut vectors = Vec::with_capacity(texts.len());
+        for handle in handles {
+            let part = handle
+                .join()
+                .map_err(|_| EmbedError::Inference("an embedding thread panicked".into()))?;
+            vectors.extend(part?);
+        }
+        Ok(vectors)
+    })
 }
 
 /// What names the cached examples of a dataset under a tie rule: its

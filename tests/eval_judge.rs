@@ -6,7 +6,7 @@
 mod common;
 
 use coe_bot::chain::{Strategy, Therapy};
-use coe_bot::eval::dataset::TieRule;
+use coe_bot::eval::dataset::{TieRule, EPITOME_FILES};
 use coe_bot::eval::judge::Training;
 use coe_bot::eval::{run_eval, EvalOptions, JudgeSetup};
 use coe_bot::store::Store;
@@ -37,12 +37,7 @@ const INTERPRETATIONS: [&str; 4] = [
 /// `n` pairs per strategy, one seeker post each, in EPITOME's three files.
 fn write_folder(dir: &Path, n: usize) {
     let strategies = [&REACTIONS, &EXPLORATIONS, &INTERPRETATIONS];
-    let names = [
-        "emotional-reactions-reddit.csv",
-        "explorations-reddit.csv",
-        "interpretations-reddit.csv",
-    ];
-    for (file, name) in names.iter().enumerate() {
+    for (file, name) in EPITOME_FILES.iter().enumerate() {
         let mut writer = csv::Writer::from_path(dir.join(name)).unwrap();
         writer
             .write_record([

@@ -55,12 +55,27 @@ fn legend(out: &mut String, entries: &[(&str, String)]) -> f64 {
     y + 30.0
 }
 
-fn open(out: &mut String, id: &str, height: f64, title: &str, desc: &str) {
+/// A whole chart: the `<svg>` element with its accessible title and
+/// description around `body`.
+fn chart(id: &str, height: f64, title: &str, desc: &str, body: &str) -> String {
+    let mut out = String::with_capacity(body.len() + 512);
     let _ = write!(
         out,
         "<svg viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-labelledby=\"{id}-t {id}-d\" font-size=\"{FONT}\" font-family=\"system-ui, sans-serif\" fill=\"#1b1b1f\"><title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc>",
         esc(title),
         esc(desc)
+    );
+    out.push_str(body);
+    out.push_str("</svg>");
+    out
+}
+
+/// The baseline under a vertical-bar chart.
+fn x_axis(body: &mut String, left: f64, right: f64, base: f64) {
+    let _ = write!(
+        body,
+        "<line x1=\"{left}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" stroke=\"#5b5b66\"/>",
+        WIDTH - right
     );
 }
 
@@ -153,7 +168,6 @@ pub(super) fn mix_chart(report: &Report, judged: bool) -> String {
             x += w;
         }
     }
-    let mut out = String::new();
     let (id, title) = if judged {
         (
             "mix-judged",
@@ -165,16 +179,13 @@ pub(super) fn mix_chart(report: &Report, judged: bool) -> String {
             "Claimed strategy mix per therapy and for human responses",
         )
     };
-    open(
-        &mut out,
+    chart(
         id,
         bottom + 26.0,
         title,
         "Stacked bars: for each therapy the share of replies with emotional reaction, exploration, interpretation or no readable strategy; the last bar is the human responses on the same items.",
-    );
-    out.push_str(&body);
-    out.push_str("</svg>");
-    out
+        &body,
+    )
 }
 
 /// Horizontal grid lines and labels from 0 to 1 for a vertical-bar chart
@@ -253,22 +264,14 @@ pub(super) fn f1_chart(report: &Report) -> String {
             }
         }
     }
-    let _ = write!(
-        body,
-        "<line x1=\"{left}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" stroke=\"#5b5b66\"/>",
-        WIDTH - right
-    );
-    let mut out = String::new();
-    open(
-        &mut out,
+    x_axis(&mut body, left, right, base);
+    chart(
         "f1",
         base + 26.0,
         "F1 per strategy and therapy",
         "Grouped bars: for each therapy, the F1 score (0 to 1) of emotional reaction, exploration and interpretation.",
-    );
-    out.push_str(&body);
-    out.push_str("</svg>");
-    out
+        &body,
+    )
 }
 
 /// Okabe–Ito colours for models, after the strategy colours.
@@ -344,20 +347,12 @@ pub(super) fn accuracy_chart(report: &Report) -> String {
             x += bar;
         }
     }
-    let _ = write!(
-        body,
-        "<line x1=\"{left}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" stroke=\"#5b5b66\"/>",
-        WIDTH - right
-    );
-    let mut out = String::new();
-    open(
-        &mut out,
+    x_axis(&mut body, left, right, base);
+    chart(
         "accuracy",
         base + 26.0,
         "Accuracy per therapy and model",
         "Grouped bars: for each therapy, each model's accuracy by its own strategy label (solid) and by the judge (pale), then the paper's reported accuracy (dashed outline).",
-    );
-    out.push_str(&body);
-    out.push_str("</svg>");
-    out
+        &body,
+    )
 }

@@ -141,32 +141,7 @@ pub(super) fn mix_chart(report: &Report, judged: bool) -> String {
             y + bar / 2.0 + 4.0,
             esc(name)
         );
-        let mut x = left;
-        for (i, share) in shares.iter().enumerate() {
-            let w = plot * share;
-            if w <= 0.0 {
-                continue;
-            }
-            let _ = write!(
-                body,
-                "<rect x=\"{x:.2}\" y=\"{y}\" width=\"{w:.2}\" height=\"{bar}\" fill=\"{}\"><title>{}: {} {:.1}%</title></rect>",
-                COLORS[i],
-                esc(name),
-                entries[i].1,
-                100.0 * share
-            );
-            // Only label segments wide enough to hold the text.
-            if w >= 30.0 {
-                let _ = write!(
-                    body,
-                    "<text x=\"{:.2}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\">{:.0}%</text>",
-                    x + w / 2.0,
-                    y + bar / 2.0 + 4.0,
-                    100.0 * share
-                );
-            }
-            x += w;
-        }
+        stacked_bar(&mut body, (left, y, plot, bar), name, shares, &entries);
     }
     let (id, title) = if judged {
         (
@@ -186,6 +161,43 @@ pub(super) fn mix_chart(report: &Report, judged: bool) -> String {
         "Stacked bars: for each therapy the share of replies with emotional reaction, exploration, interpretation or no readable strategy; the last bar is the human responses on the same items.",
         &body,
     )
+}
+
+/// One stacked bar of shares at (`left`, `y`), `plot` wide and `bar` high,
+/// its segments labelled where they are wide enough.
+fn stacked_bar(
+    body: &mut String,
+    (left, y, plot, bar): (f64, f64, f64, f64),
+    name: &str,
+    shares: &[f64; 4],
+    entries: &[(&str, String)],
+) {
+    let mut x = left;
+    for (i, share) in shares.iter().enumerate() {
+        let w = plot * share;
+        if w <= 0.0 {
+            continue;
+        }
+        let _ = write!(
+            body,
+            "<rect x=\"{x:.2}\" y=\"{y}\" width=\"{w:.2}\" height=\"{bar}\" fill=\"{}\"><title>{}: {} {:.1}%</title></rect>",
+            COLORS[i],
+            esc(name),
+            entries[i].1,
+            100.0 * share
+        );
+        // Only label segments wide enough to hold the text.
+        if w >= 30.0 {
+            let _ = write!(
+                body,
+                "<text x=\"{:.2}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\">{:.0}%</text>",
+                x + w / 2.0,
+                y + bar / 2.0 + 4.0,
+                100.0 * share
+            );
+        }
+        x += w;
+    }
 }
 
 /// Horizontal grid lines and labels from 0 to 1 for a vertical-bar chart

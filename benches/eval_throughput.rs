@@ -66,7 +66,11 @@ fn main() {
 async fn eval_child(mock: Mock, data: &Path, spec: Spec) -> Value {
     let dir = tempfile::tempdir().expect("temp dir");
     let k_text = spec.k.to_string();
-    let extra = [("LLM_MAX_CONCURRENCY", k_text.as_str())];
+    // The eval reads the crisis lexicon only, never the gate's classifier.
+    let extra = [
+        ("LLM_MAX_CONCURRENCY", k_text.as_str()),
+        ("COE_CRISIS_CLASSIFIER", "off"),
+    ];
     let config = support::config(&mock.base_url(), &dir.path().join("eval.db"), &extra);
     let store = Store::open(&config.database_url).await.expect("store");
     let options = EvalOptions {
@@ -206,7 +210,11 @@ fn report(cost: &EvalRun, small: &EvalRun, large: &EvalRun) {
             ),
             &run.calls,
             &format!("{:.2}", run.wall.as_secs_f64()),
-            &format!("{:.2}", run.ideal().as_secs_f64()),
+            &if run.latency.is_zero() {
+                "–".to_string()
+            } else {
+                format!("{:.2}", run.ideal().as_secs_f64())
+            },
             &format!("{:.2}", run.cpu.as_secs_f64()),
             &format!("{:.3}", ms(run.cpu) / run.calls as f64),
             &run.max_in_flight,

@@ -96,20 +96,6 @@ fn load_average() -> String {
         .join(" ")
 }
 
-/// User + system CPU time of this process (all threads), from /proc/self/stat.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_name = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
-    let fields: Vec<u64> = after_name
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    // Fields 14 and 15 of proc(5) (utime, stime), counted from field 3 here; clock ticks
-    // of 10 ms (USER_HZ = 100 on Linux).
-    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
-}
-
 #[derive(Default)]
 struct Memory {
     before: f64,
@@ -184,7 +170,7 @@ struct Sequential {
 async fn one_at_a_time(gate: &Gate, calls: usize) -> Sequential {
     let mut latencies = Vec::with_capacity(calls);
     let mut per_post = vec![Vec::new(); POSTS.len()];
-    let cpu_started = cpu_time();
+    let cpu_started = support::cpu_times().own;
     let wall_started = Instant::now();
     for i in 0..calls {
         let post = POSTS[i % POSTS.len()];
@@ -195,7 +181,7 @@ async fn one_at_a_time(gate: &Gate, calls: usize) -> Sequential {
         per_post[i % POSTS.len()].push(latency);
     }
     let wall_s = wall_started.elapsed().as_secs_f64();
-    let cpu_per_call_ms = ms(cpu_time() - cpu_started) / calls as f64;
+    let cpu_per_call_ms = ms(support::cpu_times().own - cpu_started) / calls as f64;
     Sequential {
         latencies,
         per_post,
@@ -321,7 +307,7 @@ fn stages(dir: &Path) -> Vec<Stage> {
             let texts: Vec<&str> = pieces.iter().map(String::as_str).collect();
             embedder.embed(&texts).expect("warm-up embed");
             let (mut patterns, mut split, mut embed, mut knn) = (vec![], vec![], vec![], vec![]);
-            let cpu_started = cpu_time();
+            let cpu_started = support::cpu_times().own;
             for _ in 0..ROUNDS {
                 let t = Instant::now();
                 std::hint::black_box(crisis::assess(post));
@@ -346,7 +332,7 @@ fn stages(dir: &Path) -> Vec<Stage> {
                 split_us: median(&split),
                 embed_ms: median(&embed),
                 // Over all stages, but the others are microseconds.
-                embed_cpu_ms: ms(cpu_time() - cpu_started) / ROUNDS as f64,
+                embed_cpu_ms: ms(support::cpu_times().own - cpu_started) / ROUNDS as f64,
                 knn_us: median(&knn),
             }
         })

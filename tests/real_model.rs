@@ -105,18 +105,19 @@ fn eval_on_five_items_writes_a_complete_report() {
     );
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-    let therapies = report["therapies"].as_array().unwrap();
+    let model = &report["models"][0];
+    let therapies = model["therapies"].as_array().unwrap();
     assert_eq!(therapies.len(), 2);
     for result in therapies {
         let m = &result["metrics"];
-        assert!(m["n"].as_u64().unwrap() + report["run"]["llm_errors"].as_u64().unwrap() >= 5);
+        assert!(m["n"].as_u64().unwrap() + model["info"]["llm_errors"].as_u64().unwrap() >= 5);
         for key in ["accuracy", "macro_f1", "balanced_accuracy"] {
             let value = m[key].as_f64().unwrap();
             assert!((0.0..=1.0).contains(&value), "{key} = {value}");
         }
         assert_eq!(m["per_strategy"].as_array().unwrap().len(), 3);
     }
-    assert_eq!(report["run"]["model"], "smollm2");
+    assert_eq!(model["info"]["model"], "smollm2");
     assert!(std::fs::read_to_string(out.join("report.html"))
         .unwrap()
         .contains("<svg"));

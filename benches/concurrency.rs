@@ -10,7 +10,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -46,12 +45,7 @@ async fn message(pipeline: &Pipeline, i: usize, record: bool) -> (Outcome, f64) 
 struct Round {
     bound: &'static str,
     record: bool,
-    wall: Duration,
-    latencies: Vec<f64>,
-    outcomes: BTreeMap<&'static str, usize>,
-    max_in_flight: u64,
-    arrivals_ms: f64,
-    requests: u64,
+    burst: support::Burst,
     rows: i64,
     rss_before: f64,
     peak_after: f64,
@@ -69,15 +63,12 @@ async fn round(mock: &Mock, dir: &Path, bound: &'static str, n: usize, record: b
     mock.reset().await;
 
     let rss_before = support::rss_mb();
-    let started = Instant::now();
-    let (latencies, outcomes) = support::run_all(n, L * 30, |i| {
+    let burst = support::run_all(mock, n, L * 30, |i| {
         let pipeline = pipeline.clone();
         async move { message(&pipeline, i, record).await }
     })
     .await;
-    let wall = started.elapsed();
     let peak_after = support::peak_rss_mb();
-    let stats = mock.stats().await;
     let rows = sqlx::query_scalar("SELECT COUNT(*) FROM interactions")
         .fetch_one(pipeline.store().pool())
         .await
@@ -86,12 +77,7 @@ async fn round(mock: &Mock, dir: &Path, bound: &'static str, n: usize, record: b
     Round {
         bound,
         record,
-        wall,
-        latencies,
-        outcomes,
-        max_in_flight: stats.max_in_flight,
-        arrivals_ms: stats.arrivals_us as f64 / 1000.0,
-        requests: stats.requests,
+        burst,
         rows,
         rss_before,
         peak_after,
@@ -117,17 +103,17 @@ async fn run(mock: Mock, n: usize) {
                 if r.record { "" } else { " (record = false)" }
             ),
             &n,
-            &format!("{:.3}", support::ms(r.wall) / l_ms),
+            &format!("{:.3}", support::ms(r.burst.wall) / l_ms),
             &waves,
-            &format!("{} / {}", r.max_in_flight, bound.min(n)),
-            &format!("{:.0}", r.arrivals_ms),
+            &format!("{} / {}", r.burst.max_in_flight, bound.min(n)),
+            &format!("{:.0}", r.burst.arrivals_ms),
             &format!(
                 "{:.0} / {:.0}",
-                median(&r.latencies),
-                percentile(&r.latencies, 99.0)
+                median(&r.burst.latencies),
+                percentile(&r.burst.latencies, 99.0)
             ),
-            &format!("{:?}", r.outcomes),
-            &format!("{} / {}", r.requests, r.rows),
+            &format!("{:?}", r.burst.outcomes),
+            &format!("{} / {}", r.burst.requests, r.rows),
         ]));
     }
     print_table(
@@ -147,9 +133,9 @@ async fn run(mock: Mock, n: usize) {
         ],
         &rows,
     );
-    let ratio = support::ms(high.wall) / l_ms;
+    let ratio = support::ms(high.burst.wall) / l_ms;
     let peak = high.peak_after;
-    let bounded = low.max_in_flight as usize <= BOUND_LOW.parse::<usize>().unwrap_or(0);
+    let bounded = low.burst.max_in_flight as usize <= BOUND_LOW.parse::<usize>().unwrap_or(0);
     print_table(
         "Figure 2 summary",
         &["measure", "value", "target", "verdict"],
@@ -168,7 +154,7 @@ async fn run(mock: Mock, n: usize) {
             ]),
             row(&[
                 &format!("bound respected at LLM_MAX_CONCURRENCY = {BOUND_LOW}"),
-                &format!("max {} in flight", low.max_in_flight),
+                &format!("max {} in flight", low.burst.max_in_flight),
                 &format!("≤ {BOUND_LOW}"),
                 &verdict(bounded),
             ]),

@@ -27,7 +27,6 @@ mod gate_posts;
 #[path = "support/gate_report.rs"]
 mod gate_report;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -218,12 +217,7 @@ async fn bursts(gate: &Gate, burst: usize) -> (Vec<f64>, Vec<f64>) {
 
 struct Conversations {
     n: usize,
-    wall: Duration,
-    latencies: Vec<f64>,
-    outcomes: BTreeMap<&'static str, usize>,
-    max_in_flight: u64,
-    arrivals_ms: f64,
-    requests: u64,
+    burst: support::Burst,
     rss_after: f64,
 }
 
@@ -250,24 +244,16 @@ async fn pipeline_round(mock: &Mock, n: usize) -> Conversations {
     mock.set(L, 0.0).await;
     mock.reset().await;
 
-    let started = Instant::now();
-    let (latencies, outcomes) = support::run_all(n, L * 30, |i| {
+    let burst = support::run_all(mock, n, L * 30, |i| {
         let pipeline = pipeline.clone();
         async move { respond(&pipeline, i).await }
     })
     .await;
-    let wall = started.elapsed();
-    let stats = mock.stats().await;
     let rss_after = support::rss_mb();
     pipeline.store().close().await;
     Conversations {
         n,
-        wall,
-        latencies,
-        outcomes,
-        max_in_flight: stats.max_in_flight,
-        arrivals_ms: stats.arrivals_us as f64 / 1000.0,
-        requests: stats.requests,
+        burst,
         rss_after,
     }
 }

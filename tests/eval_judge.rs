@@ -5,6 +5,9 @@
 
 mod common;
 
+#[path = "support/synthetic_epitome.rs"]
+mod synthetic_epitome;
+
 use coe_bot::chain::{Strategy, Therapy};
 use coe_bot::eval::dataset::{TieRule, EPITOME_FILES};
 use coe_bot::eval::judge::Training;
@@ -39,16 +42,7 @@ fn write_folder(dir: &Path, n: usize) {
     let strategies = [&REACTIONS, &EXPLORATIONS, &INTERPRETATIONS];
     for (file, name) in EPITOME_FILES.iter().enumerate() {
         let mut writer = csv::Writer::from_path(dir.join(name)).unwrap();
-        writer
-            .write_record([
-                "sp_id",
-                "rp_id",
-                "seeker_post",
-                "response_post",
-                "level",
-                "rationales",
-            ])
-            .unwrap();
+        writer.write_record(synthetic_epitome::HEADER).unwrap();
         for i in 0..3 * n {
             let strategy = i % 3;
             let texts = strategies[strategy];

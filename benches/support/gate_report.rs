@@ -93,12 +93,12 @@ fn runs_lines(runs: &GateRuns, conv: &Conversations) {
          first→last arrival {:.0} ms, latency p50 / p99 {:.0} / {:.0} ms; RSS after {:.1} MB \
          (the pipeline's gate is a second model copy)",
         conv.n,
-        conv.outcomes,
-        conv.requests,
-        conv.max_in_flight,
-        conv.arrivals_ms,
-        median(&conv.latencies),
-        percentile(&conv.latencies, 99.0),
+        conv.burst.outcomes,
+        conv.burst.requests,
+        conv.burst.max_in_flight,
+        conv.burst.arrivals_ms,
+        median(&conv.burst.latencies),
+        percentile(&conv.burst.latencies, 99.0),
         conv.rss_after,
     );
 }
@@ -108,7 +108,7 @@ fn summary_table(runs: &GateRuns, conv: &Conversations) {
     let p50 = median(&runs.latencies);
     let p99 = percentile(&runs.latencies, 99.0);
     let rate = median(&runs.rates);
-    let ratio = ms(conv.wall) / ms(L);
+    let ratio = ms(conv.burst.wall) / ms(L);
     print_table(
         "Figure 7 summary",
         &["measure", "value", "target", "verdict"],

@@ -230,13 +230,20 @@ pub fn request(i: usize, source: Source, therapy: Therapy, record: bool) -> Requ
     }
 }
 
+/// What a burst of conversations did: its wall time, each conversation's
+/// latency in ms (in order), how many ended how, and what the mock saw.
+pub struct Burst {
+    pub wall: Duration,
+    pub latencies: Vec<f64>,
+    pub outcomes: BTreeMap<&'static str, usize>,
+    pub max_in_flight: u64,
+    pub arrivals_ms: f64,
+    pub requests: u64,
+}
+
 /// Spawns conversations `0..n` at once and waits for each (at most `limit`
-/// each): their latencies in ms, in order, and how many ended how.
-pub async fn run_all<F, Fut>(
-    n: usize,
-    limit: Duration,
-    conversation: F,
-) -> (Vec<f64>, BTreeMap<&'static str, usize>)
+/// each), then reads the mock's counters for the burst.
+pub async fn run_all<F, Fut>(mock: &mock::Mock, n: usize, limit: Duration, conversation: F) -> Burst
 where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = (Outcome, f64)> + Send + 'static,
@@ -256,5 +263,14 @@ where
         *outcomes.entry(outcome.as_str()).or_insert(0) += 1;
         latencies.push(latency);
     }
-    (latencies, outcomes)
+    let wall = started.elapsed();
+    let stats = mock.stats().await;
+    Burst {
+        wall,
+        latencies,
+        outcomes,
+        max_in_flight: stats.max_in_flight,
+        arrivals_ms: stats.arrivals_us as f64 / 1000.0,
+        requests: stats.requests,
+    }
 }

@@ -23,7 +23,7 @@ pub const FILES: [&str; 3] = [
     "interpretations-reddit.csv",
 ];
 
-const HEADER: [&str; 6] = [
+pub const HEADER: [&str; 6] = [
     "sp_id",
     "rp_id",
     "seeker_post",

@@ -14,19 +14,17 @@
 
 #[path = "../tests/support/mod.rs"]
 mod fake;
+mod slash;
 mod support;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fake::{slash_command, Caller, ChannelSpec, FakeDiscord};
-use serde_json::{json, Value};
+use fake::{ChannelSpec, FakeDiscord};
+use slash::{wait_followups, Coe, Seen, CHANNEL, GUILD};
 use support::mock::Mock;
 use support::{median, percentile, print_table, row, verdict};
-
-const GUILD: u64 = 4_000;
-const CHANNEL: u64 = 5_001;
 const WAIT: Duration = Duration::from_secs(10);
 const IN_FLIGHT: usize = 200;
 const HOLD: Duration = Duration::from_secs(5);
@@ -34,91 +32,6 @@ const HOLD: Duration = Duration::from_secs(5);
 fn main() {
     support::start();
     support::runtime().block_on(run());
-}
-
-/// Builds `/coe therapy:cbt message:…` invocations from what the bot registered.
-struct Coe {
-    command_id: u64,
-    therapy: Value,
-}
-
-impl Coe {
-    fn read(fake: &FakeDiscord) -> Coe {
-        let commands = fake.registered_commands();
-        let coe = commands
-            .as_array()
-            .and_then(|all| all.iter().find(|c| c["name"] == "coe"))
-            .unwrap_or_else(|| panic!("/coe not registered: {commands:#}"))
-            .clone();
-        let option = coe["options"]
-            .as_array()
-            .and_then(|o| o.iter().find(|o| o["name"] == "therapy"))
-            .expect("therapy option");
-        let choice = option["choices"]
-            .as_array()
-            .and_then(|c| {
-                c.iter()
-                    .find(|c| c["name"].as_str().is_some_and(|n| n.starts_with("CBT")))
-            })
-            .expect("CBT choice");
-        Coe {
-            command_id: fake.command_id("coe").expect("/coe id"),
-            therapy: json!({"type": option["type"], "name": "therapy", "value": choice["value"]}),
-        }
-    }
-
-    fn event(&self, id: u64) -> Value {
-        let caller = Caller::member(7_000_000 + id, &format!("member{id}"));
-        let message = support::POSTS[id as usize % support::POSTS.len()];
-        let options = json!([self.therapy, {"type": 3, "name": "message", "value": message}]);
-        slash_command(id, GUILD, CHANNEL, &caller, "coe", self.command_id, options)
-    }
-}
-
-fn callback_path(id: u64) -> String {
-    format!("/interactions/{id}/tok-{id}/callback")
-}
-
-fn followup_path(id: u64) -> String {
-    format!("/webhooks/{}/tok-{id}", FakeDiscord::APPLICATION_ID)
-}
-
-/// When the fake received each interaction's first callback (with its status) and followup.
-struct Seen {
-    callbacks: HashMap<u64, (Instant, u16)>,
-    followups: HashMap<u64, Instant>,
-}
-
-fn seen(fake: &FakeDiscord, ids: &[u64]) -> Seen {
-    let mut by_path: HashMap<String, (Instant, u16)> = HashMap::new();
-    for r in fake.requests().into_iter().filter(|r| r.method == "POST") {
-        by_path.entry(r.path).or_insert((r.at, r.status));
-    }
-    let mut out = Seen {
-        callbacks: HashMap::new(),
-        followups: HashMap::new(),
-    };
-    for &id in ids {
-        if let Some(found) = by_path.get(&callback_path(id)) {
-            out.callbacks.insert(id, *found);
-        }
-        if let Some((at, _)) = by_path.get(&followup_path(id)) {
-            out.followups.insert(id, *at);
-        }
-    }
-    out
-}
-
-/// Waits until every interaction in `ids` has a followup; returns what the fake saw.
-async fn wait_followups(fake: &FakeDiscord, ids: &[u64], timeout: Duration) -> Seen {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let s = seen(fake, ids);
-        if s.followups.len() == ids.len() || Instant::now() >= deadline {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// Callback latencies (ms) of `ids` dispatched at `sent`; and how many were not 204.

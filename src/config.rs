@@ -4,7 +4,7 @@
 //! person to read it is an operator setting the bot up for the first time.
 
 use crate::chain::Therapy;
-use std::fmt;
+use crate::llm::{shown_url, Concurrency, JsonMode, LlmConfig, Secret};
 use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
@@ -27,59 +27,6 @@ fn invalid(var: &'static str, problem: impl Into<String>) -> ConfigError {
         var,
         problem: problem.into(),
     }
-}
-
-/// A secret that never shows up in logs or `Debug` output.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// How the model is asked for structured output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JsonMode {
-    /// Plain prompt instructions; the parser is tolerant.
-    Off,
-    /// `response_format: {"type": "json_object", "schema": …}`: llama.cpp
-    /// servers enforce the schema; OpenAI-style servers give plain JSON.
-    JsonObject,
-    /// `response_format` with a JSON schema whose strategy is an enum.
-    JsonSchema,
-}
-
-#[derive(Debug, Clone)]
-pub struct LlmConfig {
-    pub base_url: Url,
-    pub model: String,
-    pub api_key: Option<Secret>,
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-    pub temperature: f32,
-    pub top_p: f32,
-    pub json_mode: JsonMode,
-    pub max_attempts: u32,
-    pub max_tokens: u32,
-    /// Requests in flight at once; the rest wait their turn.
-    pub max_concurrency: usize,
-    /// First retry delay; doubles per attempt, with jitter.
-    pub retry_base: Duration,
-    /// Longest `Retry-After` the client will wait before giving up.
-    pub max_retry_wait: Duration,
-    /// Sampling seed sent to servers that support one (reproducible runs).
-    pub seed: Option<u64>,
 }
 
 /// Settings of the Discord front door (`coe-bot run`).
@@ -121,6 +68,8 @@ pub struct Config {
     /// How long a support thread stays paused after a crisis reply.
     pub crisis_pause: Duration,
     pub discord: DiscordConfig,
+    /// Where Prometheus `/metrics` and `/healthz` are served; off when unset.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Config {
@@ -167,9 +116,10 @@ impl Config {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
             .ok_or_else(|| {
+                let shown = Url::parse(&base).map_or(base.clone(), |u| shown_url(&u));
                 invalid(
                     "LLM_BASE_URL",
-                    format!("must be an http(s) URL such as {DEFAULT_LLM_BASE_URL} (got '{base}')"),
+                    format!("must be an http(s) URL such as {DEFAULT_LLM_BASE_URL} (got '{shown}')"),
                 )
             })?;
 
@@ -196,9 +146,12 @@ impl Config {
             json_mode,
             max_attempts: number(&var, "LLM_MAX_ATTEMPTS", 3, 1..=10)? as u32,
             max_tokens: number(&var, "LLM_MAX_TOKENS", 600, 16..=8192)? as u32,
-            max_concurrency: number(&var, "LLM_MAX_CONCURRENCY", 8, 1..=1024)? as usize,
+            concurrency: concurrency(&var)?,
+            max_queue: number(&var, "LLM_MAX_QUEUE", 100, 1..=100_000)? as usize,
+            // Inside Discord's 15-minute interaction token, with room for
+            // the apology itself.
+            deadline: Duration::from_secs(number(&var, "LLM_DEADLINE_SECS", 300, 5..=840)?),
             retry_base: Duration::from_millis(number(&var, "LLM_RETRY_BASE_MS", 500, 0..=60_000)?),
-            max_retry_wait: Duration::from_secs(20),
             seed: match var("LLM_SEED") {
                 None => None,
                 Some(raw) => Some(raw.parse().map_err(|_| {
@@ -262,7 +215,27 @@ impl Config {
                 3600 * number(&var, "COE_CRISIS_PAUSE_HOURS", 24, 1..=720)?,
             ),
             discord,
+            metrics_addr: crate::telemetry::parse_addr(var("COE_METRICS_ADDR").as_deref())
+                .map_err(|problem| invalid("COE_METRICS_ADDR", problem))?,
         })
+    }
+}
+
+/// `LLM_CONCURRENCY` (`adaptive`, the default, or `fixed:N`) under the
+/// ceiling `LLM_MAX_CONCURRENCY`.
+fn concurrency(var: &impl Fn(&str) -> Option<String>) -> Result<Concurrency, ConfigError> {
+    let ceiling = number(var, "LLM_MAX_CONCURRENCY", 256, 1..=4096)? as usize;
+    let raw = var("LLM_CONCURRENCY").map(|v| v.to_ascii_lowercase());
+    let fixed = |n: &str| n.trim().parse::<usize>().ok().filter(|n| (1..=4096).contains(n));
+    match raw.as_deref() {
+        None | Some("adaptive") => Ok(Concurrency::Adaptive { ceiling }),
+        Some(other) => match other.strip_prefix("fixed:").and_then(fixed) {
+            Some(n) => Ok(Concurrency::Fixed(n)),
+            None => Err(invalid(
+                "LLM_CONCURRENCY",
+                format!("must be adaptive or fixed:N with N from 1 to 4096 (got '{other}')"),
+            )),
+        },
     }
 }
 

@@ -13,3 +13,4 @@ pub mod llm;
 pub mod pipeline;
 pub mod safety;
 pub mod store;
+pub mod telemetry;

@@ -4,8 +4,8 @@
 use crate::chain::{
     care_note, response_format, run_chain, Care, ChainError, Strategy, Therapy, Turn,
 };
-use crate::config::{Config, JsonMode};
-use crate::llm::LlmClient;
+use crate::config::Config;
+use crate::llm::{Call, JsonMode, LlmClient, LlmError};
 use crate::safety::conversation::answer_to_check_in;
 use crate::safety::crisis;
 use crate::safety::crisis_llm;
@@ -16,6 +16,7 @@ use crate::safety::sanitize::{leaks_prompt, sanitize_reply};
 use crate::store::anon::UserKeyer;
 use crate::store::{NewInteraction, Outcome, Source, Store};
 use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -122,8 +123,20 @@ impl Pipeline {
         }
     }
 
-    #[tracing::instrument(skip_all, fields(source = request.source.as_str(), therapy = %request.therapy))]
+    /// The answer to one message (as [`Pipeline::respond_with`], with no
+    /// one to tell when the model is busy).
     pub async fn respond(&self, request: &Request<'_>) -> Response {
+        self.respond_with(request, None).await
+    }
+
+    /// The answer to one message; `on_busy` runs at most once, when the
+    /// message has to wait in a long queue for the model.
+    #[tracing::instrument(skip_all, fields(source = request.source.as_str(), therapy = %request.therapy))]
+    pub async fn respond_with(
+        &self,
+        request: &Request<'_>,
+        on_busy: Option<&(dyn Fn() + Sync)>,
+    ) -> Response {
         let started = Instant::now();
         let therapy = request.therapy;
         let mut response = Response {
@@ -156,10 +169,18 @@ impl Pipeline {
                 Some(answer) => risk.max(answer),
                 None => risk,
             };
-            self.answer_by_tier(&mut response, request, text, risk)
+            let told = AtomicBool::new(false);
+            let tell_once = || {
+                if !told.swap(true, Ordering::SeqCst) {
+                    on_busy.into_iter().for_each(|notify| notify());
+                }
+            };
+            let on_busy = on_busy.map(|_| &tell_once as &(dyn Fn() + Sync));
+            self.answer_by_tier(&mut response, request, text, risk, on_busy)
                 .await;
         }
         response.latency_ms = started.elapsed().as_millis() as u64;
+        crate::telemetry::message_handled(request.source.as_str(), response.outcome.as_str());
         if request.record {
             response.interaction_id = self.record(request, &response).await;
         }
@@ -168,13 +189,16 @@ impl Pipeline {
 
     /// What each tier gets: `crisis` the fixed reply and no model at all;
     /// `concern` the model's reply written with extra care, then the fixed
-    /// check-in; `mention` the model's reply and a support line.
+    /// check-in (the check-in alone when the model has no free place: a
+    /// person who may be at risk does not wait in line); `mention` the
+    /// model's reply and a support line.
     async fn answer_by_tier(
         &self,
         response: &mut Response,
         request: &Request<'_>,
         text: &str,
         risk: Risk,
+        on_busy: Option<&(dyn Fn() + Sync)>,
     ) {
         if risk.tier == Tier::Crisis {
             return self.answer_crisis(response, request, risk);
@@ -185,17 +209,21 @@ impl Pipeline {
         } else {
             Care::Usual
         };
+        let call = Call {
+            urgent: care == Care::Heightened,
+            on_busy,
+        };
         // The screen runs beside the chain, so it costs no latency.
         let screen = async {
             if self.crisis_llm {
-                crisis_llm::screen(&self.llm, self.json_mode, message).await
+                crisis_llm::screen(&self.llm, call, self.json_mode, message).await
             } else {
                 Risk::default()
             }
         };
         let (screened, ()) = tokio::join!(
             screen,
-            self.run_chain_into(response, request, care, message)
+            self.run_chain_into(response, request, call, care, message)
         );
         let risk = risk.max(screened);
         if risk.tier == Tier::Crisis {
@@ -240,6 +268,7 @@ impl Pipeline {
         &self,
         response: &mut Response,
         request: &Request<'_>,
+        call: Call<'_>,
         care: Care,
         message: &str,
     ) {
@@ -247,6 +276,7 @@ impl Pipeline {
         let history = Pipeline::safe_history(request.history);
         let run = run_chain(
             &self.llm,
+            call,
             self.response_format.as_ref(),
             therapy,
             care,
@@ -275,6 +305,10 @@ impl Pipeline {
                 response.emotion = output.emotion;
                 response.reasoning = output.reasoning;
                 response.strategy = output.strategy;
+            }
+            Err(ChainError::Llm(LlmError::Busy)) => {
+                // Urgent and no free place: the tier's fixed text alone.
+                tracing::info!("model busy; answering a concern with the check-in alone");
             }
             Err(ChainError::Llm(error)) => {
                 tracing::error!(%error, "LLM unavailable; sending apology");

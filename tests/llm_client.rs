@@ -3,8 +3,8 @@
 
 use coe_bot::chain::response_format;
 use coe_bot::chain::{run_chain, Care, ChainError, Strategy, Therapy};
-use coe_bot::config::{JsonMode, LlmConfig, Secret};
-use coe_bot::llm::{ChatMessage, LlmClient, LlmError, Role};
+use coe_bot::llm::{Concurrency, JsonMode, LlmConfig, Secret};
+use coe_bot::llm::{Call, ChatMessage, LlmClient, LlmError, Role};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{body_partial_json, header, method, path};
@@ -22,9 +22,10 @@ fn config(server: &MockServer) -> LlmConfig {
         json_mode: JsonMode::Off,
         max_attempts: 3,
         max_tokens: 300,
-        max_concurrency: 4,
+        concurrency: Concurrency::Fixed(4),
+        max_queue: 100,
+        deadline: Duration::from_secs(5),
         retry_base: Duration::from_millis(10),
-        max_retry_wait: Duration::from_secs(5),
         seed: None,
     }
 }
@@ -93,7 +94,7 @@ async fn rate_limit_honours_retry_after_then_succeeds() {
 }
 
 #[tokio::test]
-async fn rate_limit_longer_than_we_wait_fails_at_once() {
+async fn a_retry_after_past_the_deadline_fails_at_once() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
@@ -101,24 +102,156 @@ async fn rate_limit_longer_than_we_wait_fails_at_once() {
         .mount(&server)
         .await;
     let client = LlmClient::new(&config(&server)).unwrap();
+    let started = Instant::now();
     let error = client.complete(&hello(), None).await.unwrap_err();
-    assert!(matches!(error, LlmError::RateLimited { .. }), "{error:?}");
+    assert!(matches!(error, LlmError::Deadline(_)), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn refusals_are_retried_until_they_pass_not_a_fixed_number_of_times() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .up_to_n_times(4)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(completion("at last"))
+        .mount(&server)
+        .await;
+    let client = LlmClient::new(&config(&server)).unwrap();
+    let done = client.complete(&hello(), None).await.unwrap();
+    assert_eq!((done.content.as_str(), done.attempts), ("at last", 7));
 }
 
 #[tokio::test]
 async fn server_errors_give_a_typed_error_after_bounded_attempts() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
+        .respond_with(ResponseTemplate::new(500))
         .expect(3)
         .mount(&server)
         .await;
     let client = LlmClient::new(&config(&server)).unwrap();
     let error = client.complete(&hello(), None).await.unwrap_err();
     assert!(
-        matches!(error, LlmError::Server { status: 503 }),
+        matches!(error, LlmError::Server { status: 500 }),
         "{error:?}"
     );
+}
+
+/// A client with one place, held by a request the server answers after
+/// `hold`; returns the client and the holding task.
+async fn one_place_taken(
+    server: &MockServer,
+    hold: Duration,
+    tune: impl FnOnce(&mut LlmConfig),
+) -> (LlmClient, tokio::task::JoinHandle<()>) {
+    Mock::given(method("POST"))
+        .respond_with(completion("slow").set_delay(hold))
+        .mount(server)
+        .await;
+    let mut cfg = config(server);
+    cfg.concurrency = Concurrency::Fixed(1);
+    tune(&mut cfg);
+    let client = LlmClient::new(&cfg).unwrap();
+    let holder = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client.complete(&hello(), None).await.unwrap();
+        }
+    });
+    while client.load().in_flight == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (client, holder)
+}
+
+#[tokio::test]
+async fn a_request_that_gets_no_place_before_its_deadline_fails_then() {
+    let server = MockServer::start().await;
+    let (client, holder) = one_place_taken(&server, Duration::from_secs(3), |cfg| {
+        cfg.deadline = Duration::from_secs(1);
+        cfg.timeout = Duration::from_secs(4);
+    })
+    .await;
+    let started = Instant::now();
+    let error = client.complete(&hello(), None).await.unwrap_err();
+    assert!(matches!(error, LlmError::Deadline(_)), "{error:?}");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(2));
+    assert_eq!(client.load().queued, 0, "the late request left the line");
+    holder.abort();
+}
+
+#[tokio::test]
+async fn an_urgent_request_never_queues_and_a_long_queue_tells_the_member_once() {
+    let server = MockServer::start().await;
+    let (client, holder) = one_place_taken(&server, Duration::from_secs(1), |cfg| {
+        cfg.max_queue = 1;
+    })
+    .await;
+    let urgent = coe_bot::llm::Call {
+        urgent: true,
+        on_busy: None,
+    };
+    let error = client
+        .complete_with(&hello(), None, urgent)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, LlmError::Busy), "{error:?}");
+
+    // First in line: within the queue, not told. Second: beyond it, told once.
+    let told = std::sync::atomic::AtomicUsize::new(0);
+    let count = || {
+        told.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    };
+    let call = coe_bot::llm::Call {
+        urgent: false,
+        on_busy: Some(&count),
+    };
+    let messages = hello();
+    let (first, second) = tokio::join!(
+        client.complete_with(&messages, None, call),
+        async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            client.complete_with(&messages, None, call).await
+        }
+    );
+    first.unwrap();
+    second.unwrap();
+    assert_eq!(told.load(std::sync::atomic::Ordering::SeqCst), 1);
+    holder.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_spent_request_budget_holds_new_requests_until_its_reset() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            completion("last of the budget")
+                .insert_header("x-ratelimit-remaining-requests", "0")
+                .insert_header("x-ratelimit-reset-requests", "800ms"),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(completion("new budget"))
+        .mount(&server)
+        .await;
+    let client = LlmClient::new(&config(&server)).unwrap();
+    client.complete(&hello(), None).await.unwrap();
+    let started = Instant::now();
+    let done = client.complete(&hello(), None).await.unwrap();
+    assert_eq!(done.content, "new budget");
+    assert!(started.elapsed() >= Duration::from_millis(750));
 }
 
 #[tokio::test]
@@ -226,7 +359,8 @@ async fn chain_reads_a_wrong_strategy_as_unknown() {
         .mount(&server)
         .await;
     let client = LlmClient::new(&config(&server)).unwrap();
-    let run = run_chain(&client, None, Therapy::Base, Care::Usual, &[], "I feel low").await;
+    let run = run_chain(&client, Call::default(), None, Therapy::Base, Care::Usual, &[], "I feel low")
+        .await;
     let output = run.result.unwrap();
     assert_eq!(output.strategy, None);
     assert_eq!(output.reply, "Try a walk.");
@@ -245,7 +379,8 @@ async fn chain_repairs_an_unreadable_answer_once() {
         .mount(&server)
         .await;
     let client = LlmClient::new(&config(&server)).unwrap();
-    let run = run_chain(&client, None, Therapy::Cbt, Care::Usual, &[], "I failed").await;
+    let run = run_chain(&client, Call::default(), None, Therapy::Cbt, Care::Usual, &[], "I failed")
+        .await;
     let output = run.result.unwrap();
     assert_eq!(output.strategy, Some(Strategy::Interpretation));
     assert_eq!(
@@ -272,7 +407,8 @@ async fn chain_gives_up_after_one_repair() {
         .mount(&server)
         .await;
     let client = LlmClient::new(&config(&server)).unwrap();
-    let run = run_chain(&client, None, Therapy::Dbt, Care::Usual, &[], "I failed").await;
+    let run = run_chain(&client, Call::default(), None, Therapy::Dbt, Care::Usual, &[], "I failed")
+        .await;
     assert!(
         matches!(run.result, Err(ChainError::Parse(_))),
         "{:?}",
@@ -308,7 +444,7 @@ async fn retry_waits_do_not_hold_a_concurrency_slot() {
         .mount(&server)
         .await;
     let mut cfg = config(&server);
-    cfg.max_concurrency = 1;
+    cfg.concurrency = Concurrency::Fixed(1);
     let client = LlmClient::new(&cfg).unwrap();
     let slow = vec![ChatMessage::new(Role::User, "slow")];
     let waiting = tokio::spawn({

@@ -1,9 +1,12 @@
 //! A loopback mock of an OpenAI-compatible model server for the benchmarks: axum on
 //! 127.0.0.1:0, answering `POST /v1/chat/completions` with a fixed chain answer after a
-//! latency L, failing a chosen share of requests with HTTP 500.
+//! latency L, failing a chosen share of requests with HTTP 500. With a capacity C it serves
+//! at most C requests at once and answers the rest at once with 429 and `Retry-After`, as a
+//! llama.cpp or Ollama server with C slots behind a rate-limiting proxy does.
 //!
 //! Control endpoints (so a mock in another process is driven the same way):
-//! `POST /config?latency_ms=L&fail_rate=F`, `POST /reset`, `GET /stats`.
+//! `POST /config?latency_ms=L&fail_rate=F&capacity=C&retry_after_s=R` (capacity 0 =
+//! unlimited), `POST /reset`, `GET /stats`.
 //!
 //! [`MockProcess::spawn`] runs the mock in a child process (the bench binary re-executed with
 //! `--mock-server`), so its memory is not part of the bench's peak RSS. The child exits when
@@ -35,6 +38,9 @@ const FAILURE: &str = r#"{"error":{"message":"injected failure","type":"server_e
 pub struct MockStats {
     pub requests: u64,
     pub failures: u64,
+    /// Requests refused with 429 because the capacity was full.
+    #[serde(default)]
+    pub refused: u64,
     pub in_flight: u64,
     pub max_in_flight: u64,
     /// Microseconds from the first request's arrival to the last response's departure.
@@ -47,8 +53,12 @@ pub struct MockStats {
 struct Shared {
     latency_us: AtomicU64,
     fail_ppm: AtomicU64,
+    capacity: AtomicU64,
+    retry_after_s: AtomicU64,
     requests: AtomicU64,
     failures: AtomicU64,
+    refused: AtomicU64,
+    serving: AtomicU64,
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
     /// Microseconds since `epoch` plus one (0 = not yet).
@@ -78,6 +88,18 @@ async fn complete(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     if n.is_multiple_of(64) {
         *shared.last_body.lock().unwrap() = Some(body);
     }
+    let capacity = shared.capacity.load(Ordering::SeqCst);
+    if capacity > 0 && shared.serving.fetch_add(1, Ordering::SeqCst) >= capacity {
+        shared.serving.fetch_sub(1, Ordering::SeqCst);
+        shared.refused.fetch_add(1, Ordering::SeqCst);
+        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let retry_after = shared.retry_after_s.load(Ordering::SeqCst).to_string();
+        let headers = [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::RETRY_AFTER, retry_after),
+        ];
+        return (StatusCode::TOO_MANY_REQUESTS, headers, FAILURE).into_response();
+    }
     let latency = shared.latency_us.load(Ordering::Relaxed);
     if latency > 0 {
         tokio::time::sleep(Duration::from_micros(latency)).await;
@@ -91,6 +113,9 @@ async fn complete(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     } else {
         ([(header::CONTENT_TYPE, "application/json")], COMPLETION).into_response()
     };
+    if capacity > 0 {
+        shared.serving.fetch_sub(1, Ordering::SeqCst);
+    }
     shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     let left = shared.now_us();
     shared.last_us.fetch_max(left, Ordering::SeqCst);
@@ -109,11 +134,22 @@ async fn configure(
         let ppm = (rate.clamp(0.0, 1.0) * 1e6) as u64;
         shared.fail_ppm.store(ppm, Ordering::SeqCst);
     }
+    if let Some(capacity) = query.get("capacity").and_then(|v| v.parse::<u64>().ok()) {
+        shared.capacity.store(capacity, Ordering::SeqCst);
+    }
+    if let Some(seconds) = query.get("retry_after_s").and_then(|v| v.parse::<u64>().ok()) {
+        shared.retry_after_s.store(seconds, Ordering::SeqCst);
+    }
     StatusCode::NO_CONTENT
 }
 
 async fn reset(State(shared): State<Arc<Shared>>) -> StatusCode {
-    for counter in [&shared.requests, &shared.failures, &shared.max_in_flight] {
+    for counter in [
+        &shared.requests,
+        &shared.failures,
+        &shared.refused,
+        &shared.max_in_flight,
+    ] {
         counter.store(0, Ordering::SeqCst);
     }
     for stamp in [&shared.first_us, &shared.last_arrival_us, &shared.last_us] {
@@ -131,6 +167,7 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Response {
     let body = serde_json::json!({
         "requests": shared.requests.load(Ordering::SeqCst),
         "failures": shared.failures.load(Ordering::SeqCst),
+        "refused": shared.refused.load(Ordering::SeqCst),
         "in_flight": shared.in_flight.load(Ordering::SeqCst),
         "max_in_flight": shared.max_in_flight.load(Ordering::SeqCst),
         "active_us": since_first(&shared.last_us),
@@ -211,6 +248,16 @@ impl Mock {
         let ms = latency.as_secs_f64() * 1000.0;
         let url = format!(
             "http://{}/config?latency_ms={ms}&fail_rate={fail_rate}",
+            self.addr
+        );
+        self.control.post(url).send().await.expect("configure mock");
+    }
+
+    /// Serve at most `capacity` at once (0 = unlimited); refuse the rest with 429 and
+    /// `Retry-After: retry_after_s`.
+    pub async fn set_capacity(&self, capacity: u64, retry_after_s: u64) {
+        let url = format!(
+            "http://{}/config?capacity={capacity}&retry_after_s={retry_after_s}",
             self.addr
         );
         self.control.post(url).send().await.expect("configure mock");

@@ -2,7 +2,7 @@
 //! and the member's words delimited as data.
 
 use super::{Strategy, Therapy};
-use crate::config::JsonMode;
+use crate::llm::JsonMode;
 use crate::llm::{ChatMessage, Role};
 use regex::Regex;
 use serde_json::{json, Value};
@@ -108,18 +108,9 @@ pub fn output_schema() -> Value {
     })
 }
 
-/// The `response_format` for the configured JSON mode.
+/// The chain's `response_format` for the configured JSON mode.
 pub fn response_format(mode: JsonMode) -> Option<Value> {
-    match mode {
-        JsonMode::Off => None,
-        // llama.cpp's servers enforce the `schema` of a json_object request
-        // with a grammar; OpenAI-style servers read plain JSON mode.
-        JsonMode::JsonObject => Some(json!({"type": "json_object", "schema": output_schema()})),
-        JsonMode::JsonSchema => Some(json!({
-            "type": "json_schema",
-            "json_schema": {"name": "coe_reply", "strict": true, "schema": output_schema()}
-        })),
-    }
+    mode.response_format("coe_reply", &output_schema())
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use super::{
     build_messages, parse_output, repair_messages, Care, ChainOutput, ParseError, Therapy, Turn,
 };
-use crate::llm::{LlmClient, LlmError};
+use crate::llm::{Call, LlmClient, LlmError};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,7 @@ pub struct ChainRun {
 /// and asks once more for the JSON object.
 pub async fn run_chain(
     llm: &LlmClient,
+    call: Call<'_>,
     response_format: Option<&Value>,
     therapy: Therapy,
     care: Care,
@@ -45,7 +46,7 @@ pub async fn run_chain(
     };
     let mut messages = build_messages(therapy, care, history, message);
     for attempt in 0..2 {
-        let completion = match llm.complete(&messages, response_format).await {
+        let completion = match llm.complete_with(&messages, response_format, call).await {
             Ok(completion) => completion,
             Err(error) => {
                 run.result = Err(error.into());

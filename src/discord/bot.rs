@@ -6,10 +6,15 @@ use super::reply::no_mentions;
 use super::{commands, events, Data, Error};
 use crate::config::Config;
 use crate::pipeline::Pipeline;
+use crate::store::Store;
+use crate::telemetry::{self, Health};
+use ::serenity::gateway::ConnectionStage;
 use anyhow::{anyhow, Context as _};
 use poise::serenity_prelude as serenity;
 use serenity::{ClientBuilder, GatewayIntents, GuildId, HttpBuilder, Permissions, ShardManager};
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -34,25 +39,14 @@ pub struct BotHandle {
     pub data: Data,
     shard_manager: Arc<ShardManager>,
     task: JoinHandle<Result<(), serenity::Error>>,
+    metrics_addr: Option<SocketAddr>,
 }
 
-/// Connects to Discord (or `DISCORD_PROXY_URL`) and starts answering.
+/// Connects to Discord (or `DISCORD_PROXY_URL`) and starts answering, and
+/// serves metrics and health on `COE_METRICS_ADDR` when it is set.
 pub async fn start(config: Arc<Config>, pipeline: Pipeline) -> anyhow::Result<BotHandle> {
-    let token = config.discord.token.as_ref().ok_or_else(|| {
-        anyhow!("DISCORD_TOKEN is not set; copy the bot token from the Discord Developer Portal (Bot → Reset Token) into .env")
-    })?;
-    serenity::validate_token(token.expose())
-        .map_err(|_| anyhow!("DISCORD_TOKEN does not look like a bot token; copy it again from the Developer Portal (Bot → Reset Token)"))?;
-    let mut http = HttpBuilder::new(token.expose());
-    if let Some(proxy) = &config.discord.proxy_url {
-        // The in-process rate limiter builds URLs without the proxy
-        // (serenity #1739), and the proxy limits for us anyway.
-        http = http
-            .proxy(proxy.as_str().trim_end_matches('/'))
-            .ratelimiter_disabled(true);
-    }
-    let http = http.build();
-
+    let metrics_addr = config.metrics_addr;
+    let http = discord_http(&config)?;
     let store = pipeline.store().clone();
     store
         .seed_support_channels(&config.discord.support_channels)
@@ -70,10 +64,44 @@ pub async fn start(config: Arc<Config>, pipeline: Pipeline) -> anyhow::Result<Bo
         in_flight: InFlight::default(),
         config: config.clone(),
     };
-    let setup_data = data.clone();
+    let mut client = ClientBuilder::new_with_http(http, INTENTS)
+        .framework(framework(config.discord.dev_guild, data.clone()))
+        .await
+        .context("could not build the Discord client")?;
+    let shard_manager = client.shard_manager.clone();
+    let metrics_addr = match metrics_addr {
+        Some(addr) => Some(serve_metrics(addr, &config, &store, &shard_manager).await?),
+        None => None,
+    };
     tokio::spawn(forget_idle_members(data.clone()));
-    let dev_guild = config.discord.dev_guild;
-    let framework = poise::Framework::builder()
+    let task = tokio::spawn(async move { client.start().await });
+    Ok(BotHandle {
+        data,
+        shard_manager,
+        task,
+        metrics_addr,
+    })
+}
+
+fn discord_http(config: &Config) -> anyhow::Result<serenity::Http> {
+    let token = config.discord.token.as_ref().ok_or_else(|| {
+        anyhow!("DISCORD_TOKEN is not set; copy the bot token from the Discord Developer Portal (Bot → Reset Token) into .env")
+    })?;
+    serenity::validate_token(token.expose())
+        .map_err(|_| anyhow!("DISCORD_TOKEN does not look like a bot token; copy it again from the Developer Portal (Bot → Reset Token)"))?;
+    let mut http = HttpBuilder::new(token.expose());
+    if let Some(proxy) = &config.discord.proxy_url {
+        // The in-process rate limiter builds URLs without the proxy
+        // (serenity #1739), and the proxy limits for us anyway.
+        http = http
+            .proxy(proxy.as_str().trim_end_matches('/'))
+            .ratelimiter_disabled(true);
+    }
+    Ok(http.build())
+}
+
+fn framework(dev_guild: Option<u64>, data: Data) -> poise::Framework<Data, Error> {
+    poise::Framework::builder()
         .options(poise::FrameworkOptions {
             commands: commands::all(),
             on_error: |error| Box::pin(on_error(error)),
@@ -106,22 +134,55 @@ pub async fn start(config: Arc<Config>, pipeline: Pipeline) -> anyhow::Result<Bo
                     "connected; commands registered{}",
                     if dev_guild.is_some() { " in the dev guild" } else { " globally (may take up to an hour to appear)" }
                 );
-                Ok(setup_data)
+                Ok(data)
             })
         })
-        .build();
+        .build()
+}
 
-    let mut client = ClientBuilder::new_with_http(http, INTENTS)
-        .framework(framework)
-        .await
-        .context("could not build the Discord client")?;
-    let shard_manager = client.shard_manager.clone();
-    let task = tokio::spawn(async move { client.start().await });
-    Ok(BotHandle {
-        data,
-        shard_manager,
-        task,
-    })
+/// Starts `/metrics` and `/healthz`; returns the address they listen on.
+async fn serve_metrics(
+    addr: SocketAddr,
+    config: &Config,
+    store: &Store,
+    shard_manager: &Arc<ShardManager>,
+) -> anyhow::Result<SocketAddr> {
+    let gateway = Arc::new(AtomicBool::new(false));
+    tokio::spawn(watch_gateway(
+        Arc::downgrade(shard_manager),
+        gateway.clone(),
+    ));
+    let health = Health::new(gateway, store.clone(), &config.llm.base_url)
+        .context("could not set up the health checks")?;
+    let bound = telemetry::serve(addr, health).await?;
+    tracing::info!(%bound, "serving /metrics and /healthz");
+    Ok(bound)
+}
+
+/// How often the gateway flag of `/healthz` is brought up to date.
+const GATEWAY_POLL: Duration = Duration::from_secs(1);
+
+/// Keeps `connected` true while every shard is connected, from the shard
+/// manager's own record of each shard's stage. Stage-update events would
+/// not do: serenity dispatches each in its own task (they can arrive out
+/// of order) and a shard restarted after a missed heartbeat sends none.
+/// Ends, leaving `connected` false, once the client is gone.
+async fn watch_gateway(manager: Weak<ShardManager>, connected: Arc<AtomicBool>) {
+    let mut every = tokio::time::interval(GATEWAY_POLL);
+    loop {
+        every.tick().await;
+        let Some(manager) = manager.upgrade() else {
+            break;
+        };
+        let runners = manager.runners.lock().await;
+        let up = !runners.is_empty()
+            && runners
+                .values()
+                .all(|runner| runner.stage == ConnectionStage::Connected);
+        drop(runners);
+        connected.store(up, Ordering::Relaxed);
+    }
+    connected.store(false, Ordering::Relaxed);
 }
 
 /// Trims the per-member limiters every ten minutes.
@@ -176,6 +237,11 @@ impl BotHandle {
     /// True once the client stopped by itself (e.g. an invalid token).
     pub fn is_finished(&self) -> bool {
         self.task.is_finished()
+    }
+
+    /// Where `/metrics` and `/healthz` are served, if `COE_METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 }
 

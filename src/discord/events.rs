@@ -1,22 +1,15 @@
-//! Gateway events: plain messages in support channels and their threads,
-//! and the part of answering a member that slash commands share.
+//! Gateway events: plain messages in support channels and their threads.
 
-use super::alerts::alert_moderators;
+use super::answer::{admit, respond_to_member, Answer, BusyNotice, Incoming};
 use super::commands::SLOW_DOWN;
-use super::in_flight::InFlightGuard;
-use super::reply::{reply_chunks, send_in_channel};
+use super::reply::{reply_chunks, send_in_channel, BUSY};
 use super::threads::{support_thread_parent, thread_history};
 use super::{Data, Error};
-use crate::chain::{Therapy, Turn};
-use crate::pipeline::{fixed_reply, Member, Request};
-use crate::safety::helplines::thread_paused;
-use crate::safety::risk::{Risk, Tier};
-use crate::store::{GuildSettings, Outcome, Source};
+use crate::pipeline::Member;
+use crate::safety::risk::Tier;
+use crate::store::Source;
 use poise::serenity_prelude as serenity;
-use serenity::{
-    AutoArchiveDuration, ChannelId, ChannelType, CreateThread, FullEvent, GuildId, Message,
-    MessageId,
-};
+use serenity::{AutoArchiveDuration, ChannelType, CreateThread, FullEvent, Message};
 
 pub async fn on_event(
     framework: poise::FrameworkContext<'_, Data, Error>,
@@ -26,160 +19,6 @@ pub async fn on_event(
         on_message(framework.serenity_context, framework.user_data, new_message).await;
     }
     Ok(())
-}
-
-/// A member's message from any front door, as the pipeline needs it.
-pub struct Incoming<'a> {
-    pub source: Source,
-    pub guild_id: Option<GuildId>,
-    pub channel_id: ChannelId,
-    pub message_id: Option<MessageId>,
-    pub author: u64,
-    /// Chosen by the member (`/coe`); else the guild's default.
-    pub therapy: Option<Therapy>,
-    pub text: &'a str,
-    pub history: &'a [Turn],
-    /// The gate's verdict, judged once by the front door.
-    pub risk: Risk,
-}
-
-/// What to send back, and the row to mark if sending fails.
-pub struct Answer {
-    pub reply: String,
-    /// The final tier, the model screen included.
-    pub tier: Tier,
-    interaction_id: Option<i64>,
-}
-
-impl Answer {
-    pub async fn mark_undelivered(&self, data: &Data) {
-        if let Some(id) = self.interaction_id {
-            if let Err(error) = data
-                .pipeline
-                .store()
-                .set_outcome(id, Outcome::ReplyFailed)
-                .await
-            {
-                tracing::error!(%error, "could not mark an undelivered reply");
-            }
-        }
-    }
-}
-
-/// Whether the model may be used for this answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Full,
-    /// Shutting down: only tiers with a fixed reply (crisis, concern) are
-    /// answered, since they need no model.
-    FixedOnly,
-}
-
-/// Takes the message as work in flight: `Full` normally; while shutting
-/// down, `FixedOnly` for a tier whose fixed text needs no model, else none.
-pub fn admit(data: &Data, tier: Tier) -> Option<(InFlightGuard, Mode)> {
-    match data.in_flight.enter() {
-        Some(working) => Some((working, Mode::Full)),
-        None if tier.shows_helplines() => Some((data.in_flight.enter_urgent(), Mode::FixedOnly)),
-        None => None,
-    }
-}
-
-/// Runs the pipeline with the guild's settings and the member's consent,
-/// and alerts moderators when the gate saw risk. `None`: nothing to send.
-pub async fn respond_to_member(
-    data: &Data,
-    ctx: &serenity::Context,
-    incoming: &Incoming<'_>,
-    working: &InFlightGuard,
-    mode: Mode,
-) -> Option<Answer> {
-    let settings = guild_settings(data, incoming.guild_id).await;
-    let region = settings
-        .helpline_region
-        .clone()
-        .unwrap_or_else(|| data.config.helpline_region.clone());
-    // After a crisis in a support thread, only people speak there until a
-    // moderator clears it: a short pointer to them, never model text.
-    if incoming.risk.tier < Tier::Crisis && thread_is_paused(data, incoming.channel_id).await {
-        return Some(Answer {
-            reply: thread_paused(&region),
-            tier: incoming.risk.tier,
-            interaction_id: None,
-        });
-    }
-    let (answer, risk) = match mode {
-        Mode::FixedOnly => {
-            let reply = fixed_reply(&incoming.risk, &region)?;
-            let answer = Answer {
-                reply,
-                tier: incoming.risk.tier,
-                interaction_id: None,
-            };
-            (answer, incoming.risk)
-        }
-        Mode::Full => {
-            let response = data
-                .pipeline
-                .respond(&request(data, incoming, &settings, &region).await)
-                .await;
-            let answer = Answer {
-                reply: response.reply,
-                tier: response.risk.tier,
-                interaction_id: response.interaction_id,
-            };
-            (answer, response.risk)
-        }
-    };
-    alert_moderators(data, &ctx.http, incoming, &settings, &risk, working);
-    Some(answer)
-}
-
-async fn guild_settings(data: &Data, guild: Option<GuildId>) -> GuildSettings {
-    let Some(guild) = guild else {
-        return GuildSettings::default();
-    };
-    data.pipeline
-        .store()
-        .guild_settings(guild.get())
-        .await
-        .unwrap_or_else(|error| {
-            tracing::error!(%error, "could not read guild settings; using defaults");
-            Default::default()
-        })
-}
-
-async fn request<'a>(
-    data: &Data,
-    incoming: &'a Incoming<'a>,
-    settings: &GuildSettings,
-    region: &'a str,
-) -> Request<'a> {
-    let member = Member::Discord(incoming.author);
-    let opted_out = data
-        .pipeline
-        .store()
-        .is_opted_out(&data.pipeline.user_key(&member))
-        .await
-        .unwrap_or_else(|error| {
-            // Unknown consent: answer, but record nothing.
-            tracing::error!(%error, "could not read opt-out; not recording");
-            true
-        });
-    Request {
-        source: incoming.source,
-        guild_id: incoming.guild_id.map(GuildId::get),
-        member,
-        therapy: incoming
-            .therapy
-            .or(settings.default_therapy)
-            .unwrap_or(data.config.default_therapy),
-        message: incoming.text,
-        history: incoming.history,
-        record: !opted_out,
-        helpline_region: region,
-        risk: Some(incoming.risk),
-    }
 }
 
 async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
@@ -245,10 +84,22 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
         history: &history,
         risk,
     };
-    let Some(answer) = respond_to_member(data, ctx, &incoming, &working, mode).await else {
-        return;
-    };
-    deliver(ctx, data, msg, thread_parent.is_some(), &answer).await;
+    let http = ctx.http.clone();
+    let (channel, original) = (msg.channel_id, msg.id);
+    let busy = BusyNotice::new(move || {
+        let http = http.clone();
+        Box::pin(async move {
+            let notice = [BUSY.to_string()];
+            if let Err(error) = send_in_channel(&http, channel, &notice, Some(original)).await {
+                tracing::warn!(%error, "could not send the busy notice");
+            }
+        })
+    });
+    let answer = respond_to_member(data, ctx, &incoming, &working, mode, Some(&busy)).await;
+    busy.settle().await;
+    if let Some(answer) = answer {
+        deliver(ctx, data, msg, thread_parent.is_some(), &answer).await;
+    }
 }
 
 /// Sends the answer in the thread (a new one for a channel message), and
@@ -299,16 +150,4 @@ async fn deliver(
             tracing::error!(%error, "could not pause a thread after a crisis reply");
         }
     }
-}
-
-async fn thread_is_paused(data: &Data, thread: ChannelId) -> bool {
-    data.pipeline
-        .store()
-        .is_thread_paused(thread.get())
-        .await
-        .unwrap_or_else(|error| {
-            // Unknown: err on the side of not improvising.
-            tracing::error!(%error, "could not read thread pause; treating as paused");
-            true
-        })
 }

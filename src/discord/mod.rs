@@ -3,6 +3,7 @@
 //! never builds SQL itself.
 
 mod alerts;
+mod answer;
 mod bot;
 mod checks;
 mod commands;

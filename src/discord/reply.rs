@@ -9,6 +9,9 @@ use serenity::{ChannelId, CreateAllowedMentions, CreateMessage, Http, Message, M
 pub const FOOTER: &str =
     "-# AI peer-support companion, not a therapist or crisis service. /coe-privacy about";
 
+/// Told once to a member whose message waits in a long queue for the model.
+pub const BUSY: &str = "Many people are talking to me right now. I have your message, and I'll answer as soon as I can.";
+
 /// Allowed mentions with nothing in them: no text the model writes can
 /// ping a person, a role, @everyone or @here.
 pub fn no_mentions() -> CreateAllowedMentions {

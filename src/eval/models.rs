@@ -13,7 +13,7 @@
 //! Keys are read from the named environment variables, never from the
 //! file, so a models file can be shared without leaking a secret.
 
-use crate::config::{LlmConfig, Secret};
+use crate::llm::{Concurrency, LlmConfig, Secret};
 use serde::Deserialize;
 use std::path::Path;
 use url::Url;
@@ -97,7 +97,11 @@ impl ModelSpec {
             })?;
             config.api_key = Some(Secret::new(key));
         }
-        config.max_concurrency = self.concurrency;
+        config.concurrency = Concurrency::Fixed(self.concurrency);
+        // The run's own concurrency keeps the client's queue short, and a
+        // research run has no member waiting: every attempt gets its full
+        // timeout.
+        config.deadline = config.deadline.max(config.timeout * config.max_attempts);
         Ok(config)
     }
 }

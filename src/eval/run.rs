@@ -12,8 +12,7 @@ use super::models::ModelsError;
 use super::report::{self, ModelReport, Report, RunInfo, TherapyResult};
 use super::scoring::{score_run, ReplyJudge, ScoringError};
 use crate::chain::{run_chain, Care, ChainError, Therapy};
-use crate::config::LlmConfig;
-use crate::llm::LlmClient;
+use crate::llm::{Call, LlmClient, LlmConfig};
 use crate::safety::crisis;
 use crate::safety::risk::Tier;
 use crate::store::{EvalItemRow, EvalOutcome, Store};
@@ -297,6 +296,7 @@ async fn evaluate(
 ) -> EvalItemRow {
     let run = run_chain(
         llm,
+        Call::default(),
         response_format,
         therapy,
         Care::Usual,

@@ -1,18 +1,25 @@
-//! OpenAI-compatible chat client on reqwest: timeouts, bounded retries with
-//! exponential backoff and jitter (connect errors, 429 with `Retry-After`,
-//! 5xx), bounded concurrency, typed errors and token usage.
+//! OpenAI-compatible chat client on reqwest: an adaptive concurrency limit
+//! learned from the server ([`limiter`]), one deadline per request that
+//! covers queueing and retries, retries of refusals (429/503, honouring
+//! `Retry-After` outside a slot) until that deadline and of failures up to
+//! a few attempts, typed errors and token usage.
 
+mod headers;
+pub mod limiter;
+mod settings;
 mod wire;
 
+pub use limiter::{Concurrency, Load};
+pub use settings::{shown_url, JsonMode, LlmConfig, Secret};
 pub use wire::{ChatMessage, Role};
 
-use crate::config::{LlmConfig, Secret};
+use limiter::{Limiter, Signal, Ticket};
 use rand::Rng;
-use reqwest::{header, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
-use tokio::sync::Semaphore;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
 use url::Url;
 use wire::{CompletionRequest, CompletionResponse};
 
@@ -33,15 +40,63 @@ pub enum LlmError {
     Rejected { status: u16 },
     #[error("the model server sent a response that is not a chat completion: {0}")]
     InvalidResponse(String),
+    /// An urgent request found every place taken; it has an answer
+    /// without the model and must not queue.
+    #[error("every model request place is taken")]
+    Busy,
+    #[error("no answer within the deadline of {0:?} (queueing and retries included)")]
+    Deadline(Duration),
 }
 
 impl LlmError {
-    fn is_retryable(&self) -> bool {
+    /// A metric label for how a request failed.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LlmError::Connect { .. } => "connect",
+            LlmError::Timeout(_) => "timeout",
+            LlmError::RateLimited { .. } => "rate_limited",
+            LlmError::Server { .. } => "server_error",
+            LlmError::Rejected { .. } => "rejected",
+            LlmError::InvalidResponse(_) => "invalid_response",
+            LlmError::Busy => "busy",
+            LlmError::Deadline(_) => "deadline",
+        }
+    }
+
+    /// The server is up but busy: worth waiting for until the deadline.
+    fn is_refusal(&self) -> bool {
         matches!(
             self,
-            LlmError::Connect { .. } | LlmError::RateLimited { .. } | LlmError::Server { .. }
+            LlmError::RateLimited { .. } | LlmError::Server { status: 503 }
         )
     }
+
+    /// A failure that may pass: worth a few more attempts.
+    fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            LlmError::Connect { .. } | LlmError::Server { .. } | LlmError::Timeout(_)
+        )
+    }
+
+    fn signal(&self) -> Signal {
+        match self {
+            _ if self.is_refusal() => Signal::Refused,
+            LlmError::Timeout(_) => Signal::TimedOut,
+            _ => Signal::Ignored,
+        }
+    }
+}
+
+/// How one call waits for the model.
+#[derive(Clone, Copy, Default)]
+pub struct Call<'a> {
+    /// Take a free place now or fail with [`LlmError::Busy`]: for messages
+    /// that have a fixed answer and must not wait behind others.
+    pub urgent: bool,
+    /// Runs (at most once per call) when the request joins a queue longer
+    /// than `max_queue`, so the member can be told.
+    pub on_busy: Option<&'a (dyn Fn() + Sync)>,
 }
 
 /// One successful completion.
@@ -60,7 +115,9 @@ pub struct LlmClient {
     http: reqwest::Client,
     endpoint: Url,
     config: Arc<LlmConfig>,
-    permits: Arc<Semaphore>,
+    limiter: Limiter,
+    /// No new request before this: the server said its budget is spent.
+    hold_until: Arc<Mutex<Option<Instant>>>,
 }
 
 impl LlmClient {
@@ -75,8 +132,14 @@ impl LlmClient {
             http,
             endpoint: chat_endpoint(&config.base_url),
             config: Arc::new(config.clone()),
-            permits: Arc::new(Semaphore::new(config.max_concurrency)),
+            limiter: Limiter::new(config.concurrency),
+            hold_until: Arc::default(),
         })
+    }
+
+    /// The limit and what is in flight and queued now.
+    pub fn load(&self) -> Load {
+        self.limiter.load()
     }
 
     pub fn config(&self) -> &LlmConfig {
@@ -88,13 +151,26 @@ impl LlmClient {
         self.endpoint.host_str().unwrap_or_default().to_string()
     }
 
-    /// Sends one chat request, retrying transient failures up to the
-    /// configured number of attempts.
-    #[tracing::instrument(skip_all, fields(model = %self.config.model))]
+    /// Sends one chat request, as [`LlmClient::complete_with`] with the
+    /// default call.
     pub async fn complete(
         &self,
         messages: &[ChatMessage],
         response_format: Option<&Value>,
+    ) -> Result<Completion, LlmError> {
+        self.complete_with(messages, response_format, Call::default())
+            .await
+    }
+
+    /// Sends one chat request within the configured deadline: refusals
+    /// are retried until it, other transient failures up to
+    /// `max_attempts`.
+    #[tracing::instrument(skip_all, fields(model = %self.config.model))]
+    pub async fn complete_with(
+        &self,
+        messages: &[ChatMessage],
+        response_format: Option<&Value>,
+        call: Call<'_>,
     ) -> Result<Completion, LlmError> {
         let request = CompletionRequest {
             model: &self.config.model,
@@ -105,58 +181,120 @@ impl LlmClient {
             response_format,
             seed: self.config.seed,
         };
-        let mut attempt = 0;
+        let deadline = Instant::now() + self.config.deadline;
+        let ticket = self.limiter.ticket();
+        let (mut attempts, mut failures, mut refusals) = (0, 0, 0);
+        let mut told = false;
         loop {
-            attempt += 1;
-            // Bounded concurrency: a burst of users queues here instead of
-            // overloading the model server. A slot is held per attempt, not
-            // through retry waits, so rate-limited requests do not stall
-            // everyone else. The semaphore is never closed.
-            let permit = self
-                .permits
-                .acquire()
-                .await
-                .expect("semaphore never closed");
-            let sent = self.send_once(&request).await;
-            drop(permit);
+            let permit = self.place(&ticket, deadline, call, &mut told).await?;
+            attempts += 1;
+            let started = Instant::now();
+            let budget = self.config.timeout.min(deadline - started);
+            let sent = self.send_once(&request, budget).await;
+            let outcome = sent.as_ref().map_or_else(LlmError::kind, |_| "ok");
+            crate::telemetry::model_latency(started.elapsed(), outcome);
             let error = match sent {
                 Ok(mut completion) => {
-                    completion.attempts = attempt;
+                    permit.finish(Signal::Answered(started.elapsed()));
+                    self.report_load();
+                    completion.attempts = attempts;
                     return Ok(completion);
                 }
                 Err(error) => error,
             };
-            if !error.is_retryable() || attempt >= self.config.max_attempts {
-                tracing::warn!(attempt, %error, "LLM request failed");
-                return Err(error);
-            }
-            let wait = match &error {
-                LlmError::RateLimited {
-                    retry_after: Some(wait),
-                } if *wait > self.config.max_retry_wait => {
-                    tracing::warn!(?wait, "LLM asks to wait longer than we will");
-                    return Err(error);
+            permit.finish(error.signal());
+            self.report_load();
+            let wait = if error.is_refusal() {
+                refusals += 1;
+                match &error {
+                    LlmError::RateLimited {
+                        retry_after: Some(wait),
+                    } => *wait,
+                    _ => backoff(self.config.retry_base, refusals),
                 }
-                LlmError::RateLimited {
-                    retry_after: Some(wait),
-                } => *wait,
-                _ => backoff(self.config.retry_base, attempt),
+            } else if error.is_transient() && failures + 1 < self.config.max_attempts {
+                failures += 1;
+                backoff(self.config.retry_base, failures)
+            } else {
+                tracing::warn!(attempts, %error, "LLM request failed");
+                return Err(error);
             };
-            tracing::info!(attempt, %error, ?wait, "retrying LLM request");
+            if Instant::now() + wait >= deadline {
+                tracing::warn!(attempts, %error, ?wait, "LLM request out of time");
+                return Err(LlmError::Deadline(self.config.deadline));
+            }
+            tracing::info!(attempts, %error, ?wait, "retrying LLM request");
             tokio::time::sleep(wait).await;
         }
     }
 
-    async fn send_once(&self, request: &CompletionRequest<'_>) -> Result<Completion, LlmError> {
-        let mut builder = self.http.post(self.endpoint.clone()).json(request);
+    /// A place in flight for this request, after any hold the server asked
+    /// for; queued in ticket order until the deadline.
+    async fn place(
+        &self,
+        ticket: &Ticket,
+        deadline: Instant,
+        call: Call<'_>,
+        told: &mut bool,
+    ) -> Result<limiter::Permit, LlmError> {
+        let hold = *self.hold_until.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(until) = hold.filter(|until| *until > Instant::now()) {
+            if call.urgent {
+                return Err(LlmError::Busy);
+            }
+            if until >= deadline {
+                return Err(LlmError::Deadline(self.config.deadline));
+            }
+            tokio::time::sleep_until(until).await;
+        }
+        if call.urgent {
+            return self.limiter.try_acquire().ok_or(LlmError::Busy);
+        }
+        let max_queue = self.config.max_queue;
+        let on_wait = |queued: usize| {
+            crate::telemetry::model_queued(queued);
+            if queued > max_queue && !*told {
+                *told = true;
+                if let Some(notify) = call.on_busy {
+                    notify();
+                }
+            }
+        };
+        let placed = tokio::time::timeout_at(deadline, self.limiter.acquire(ticket, on_wait)).await;
+        self.report_load();
+        placed.map_err(|_| LlmError::Deadline(self.config.deadline))
+    }
+
+    fn report_load(&self) {
+        let load = self.limiter.load();
+        crate::telemetry::model_in_flight(load.in_flight);
+        crate::telemetry::model_queued(load.queued);
+        crate::telemetry::model_limit(load.limit);
+    }
+
+    async fn send_once(
+        &self,
+        request: &CompletionRequest<'_>,
+        timeout: Duration,
+    ) -> Result<Completion, LlmError> {
+        let mut builder = self
+            .http
+            .post(self.endpoint.clone())
+            .timeout(timeout)
+            .json(request);
         if let Some(key) = &self.config.api_key {
             builder = builder.bearer_auth(Secret::expose(key));
         }
         let response = builder.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status();
+        if let Some(hold) = headers::exhausted_for(response.headers()) {
+            let until = Instant::now() + hold;
+            let mut held = self.hold_until.lock().unwrap_or_else(|e| e.into_inner());
+            *held = Some(held.map_or(until, |h| h.max(until)));
+        }
         if status == StatusCode::TOO_MANY_REQUESTS {
             return Err(LlmError::RateLimited {
-                retry_after: retry_after(response.headers()),
+                retry_after: headers::retry_after(response.headers()),
             });
         }
         if status.is_server_error() {
@@ -248,17 +386,6 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
     capped.mul_f64(jitter)
 }
 
-/// `Retry-After` as seconds or as an HTTP date.
-fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<f64>() {
-        // try_: a huge value ("1e30") must not panic; it is refused later.
-        return Duration::try_from_secs_f64(seconds).ok();
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
-}
-
 fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = error;
     while let Some(next) = cause.source() {
@@ -287,22 +414,5 @@ mod tests {
             let full = base * (1 << (attempt - 1));
             assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
         }
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let mut headers = header::HeaderMap::new();
-        headers.insert(header::RETRY_AFTER, "2".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
-        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
-        headers.insert(header::RETRY_AFTER, later.parse().unwrap());
-        let wait = retry_after(&headers).unwrap();
-        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30));
-        headers.insert(header::RETRY_AFTER, "soon".parse().unwrap());
-        assert_eq!(retry_after(&headers), None);
-        headers.insert(header::RETRY_AFTER, "1e30".parse().unwrap());
-        assert_eq!(retry_after(&headers), None);
-        headers.insert(header::RETRY_AFTER, "-3".parse().unwrap());
-        assert_eq!(retry_after(&headers), None);
     }
 }

@@ -4,8 +4,7 @@
 //! counts as "no opinion" and is logged.
 
 use crate::chain::as_member_data;
-use crate::config::JsonMode;
-use crate::llm::{ChatMessage, LlmClient, Role};
+use crate::llm::{Call, ChatMessage, JsonMode, LlmClient, Role};
 use crate::safety::risk::{Layer, Risk, RiskKind, Tier};
 use serde_json::{json, Value};
 use std::sync::LazyLock;
@@ -21,27 +20,16 @@ static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
     })
 });
 
-/// The screen's `response_format` in the same JSON mode as the chain, so
-/// it works wherever the chain does (the parser tolerates prose anyway).
-fn response_format(mode: JsonMode) -> Option<Value> {
-    match mode {
-        JsonMode::Off => None,
-        JsonMode::JsonObject => Some(json!({"type": "json_object", "schema": *SCHEMA})),
-        JsonMode::JsonSchema => Some(json!({
-            "type": "json_schema",
-            "json_schema": {"name": "crisis_screen", "strict": true, "schema": *SCHEMA}
-        })),
-    }
-}
-
 /// The model's tier for `message` (`none` when it could not be asked).
-pub async fn screen(llm: &LlmClient, mode: JsonMode, message: &str) -> Risk {
+pub async fn screen(llm: &LlmClient, call: Call<'_>, mode: JsonMode, message: &str) -> Risk {
     let messages = [
         ChatMessage::new(Role::System, PROMPT),
         ChatMessage::new(Role::User, as_member_data(message)),
     ];
     let tier = match llm
-        .complete(&messages, response_format(mode).as_ref())
+        // The same JSON mode as the chain, so it works wherever the chain
+        // does (the parser tolerates prose anyway).
+        .complete_with(&messages, mode.response_format("crisis_screen", &SCHEMA).as_ref(), call)
         .await
     {
         Ok(completion) => read_tier(&completion.content),

@@ -6,6 +6,7 @@
 use crate::safety::classifier::Classifier;
 use crate::safety::crisis;
 use crate::safety::risk::{Risk, Tier};
+use crate::telemetry;
 
 /// Cheap to clone.
 #[derive(Clone)]
@@ -30,10 +31,19 @@ impl Gate {
         self.assess_many(&[text]).await.remove(0)
     }
 
-    /// One verdict per text, the classifier's work batched. Texts the
-    /// patterns already call a crisis skip the classifier: nothing can
-    /// rank above them, and the model is the costly part.
+    /// One verdict per text, the classifier's work batched; each verdict
+    /// is counted by tier for the metrics.
     pub async fn assess_many(&self, texts: &[&str]) -> Vec<Risk> {
+        let verdicts = self.verdicts(texts).await;
+        for verdict in &verdicts {
+            telemetry::gate_tier(verdict.tier.as_str());
+        }
+        verdicts
+    }
+
+    /// Texts the patterns already call a crisis skip the classifier:
+    /// nothing can rank above them, and the model is the costly part.
+    async fn verdicts(&self, texts: &[&str]) -> Vec<Risk> {
         let patterns: Vec<Risk> = texts.iter().map(|t| crisis::assess(t)).collect();
         let Some(classifier) = &self.classifier else {
             return patterns;

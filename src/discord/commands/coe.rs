@@ -1,12 +1,14 @@
 //! `/coe therapy:<…> message:<…> [private]`: the chain on demand.
 
 use crate::chain::Therapy;
-use crate::discord::events::{admit, respond_to_member, Incoming};
-use crate::discord::reply::{no_mentions, reply_chunks};
+use crate::discord::answer::{admit, respond_to_member, Answer, BusyNotice, Incoming};
+use crate::discord::reply::{no_mentions, reply_chunks, BUSY};
 use crate::discord::{Context, Error};
 use crate::safety::crisis;
 use crate::store::Source;
+use poise::serenity_prelude as serenity;
 use poise::CreateReply;
+use serenity::{CommandInteraction, CreateInteractionResponseFollowup, EditInteractionResponse};
 
 /// The therapies as Discord choices with readable names.
 #[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
@@ -79,12 +81,40 @@ pub async fn coe(
         history: &[],
         risk,
     };
-    let Some(answer) =
-        respond_to_member(data, ctx.serenity_context(), &incoming, &working, mode).await
-    else {
+    let busy = ctx_interaction(ctx).map(|interaction| {
+        let http = ctx.serenity_context().http.clone();
+        BusyNotice::new(move || {
+            let (http, interaction) = (http.clone(), interaction.clone());
+            Box::pin(async move {
+                // The "thinking…" placeholder becomes the notice.
+                let notice = EditInteractionResponse::new()
+                    .content(BUSY)
+                    .allowed_mentions(no_mentions());
+                if let Err(error) = interaction.edit_response(&http, notice).await {
+                    tracing::warn!(%error, "could not send the busy notice");
+                }
+            })
+        })
+    });
+    let answer = respond_to_member(
+        data,
+        ctx.serenity_context(),
+        &incoming,
+        &working,
+        mode,
+        busy.as_ref(),
+    )
+    .await;
+    if let Some(busy) = &busy {
+        busy.settle().await;
+    }
+    let Some(answer) = answer else {
         ctx.send(ephemeral_text(RESTARTING)).await?;
         return Ok(());
     };
+    if answer.failed && !private {
+        return apologise_privately(ctx, &answer).await;
+    }
     let mut delivered = true;
     for chunk in reply_chunks(&answer.reply) {
         let reply = CreateReply::default()
@@ -99,6 +129,34 @@ pub async fn coe(
     }
     if !delivered {
         answer.mark_undelivered(data).await;
+    }
+    Ok(())
+}
+
+fn ctx_interaction(ctx: Context<'_>) -> Option<CommandInteraction> {
+    match ctx {
+        poise::Context::Application(app) => Some(app.interaction.clone()),
+        poise::Context::Prefix(_) => None,
+    }
+}
+
+/// A public `/coe` whose model failed: the public placeholder goes away and
+/// the apology is seen by the member alone, not the whole channel.
+async fn apologise_privately(ctx: Context<'_>, answer: &Answer) -> Result<(), Error> {
+    let Some(interaction) = ctx_interaction(ctx) else {
+        return Ok(());
+    };
+    let http = &ctx.serenity_context().http;
+    if let Err(error) = interaction.delete_response(http).await {
+        tracing::warn!(%error, "could not remove the /coe placeholder");
+    }
+    let apology = CreateInteractionResponseFollowup::new()
+        .content(reply_chunks(&answer.reply).remove(0))
+        .ephemeral(true)
+        .allowed_mentions(no_mentions());
+    if let Err(error) = interaction.create_followup(http, apology).await {
+        tracing::error!(%error, "could not deliver the /coe apology");
+        answer.mark_undelivered(ctx.data()).await;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use super::EvalError;
 use super::EvalOptions;
 use crate::chain::Therapy;
-use crate::config::LlmConfig;
+use crate::llm::LlmConfig;
 use crate::eval::dataset;
 use crate::eval::models::{self, ModelSpec};
 use crate::eval::report::{url_host, ModelInfo, RunInfo};

@@ -20,7 +20,7 @@ const REPLY: &str = "It sounds like the waiting itself is hard. What would help 
 const MODEL_LATENCY: Duration = Duration::from_secs(10);
 /// Discord's deadline for the first response to an interaction.
 const DISCORD_DEADLINE: Duration = Duration::from_secs(3);
-/// More than the default LLM_MAX_CONCURRENCY (8): the ones queued for the model must be
+/// More than a small model server serves at once: the ones queued for the model must be
 /// acknowledged just as fast.
 const INTERACTIONS: u64 = 20;
 

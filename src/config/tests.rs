@@ -59,6 +59,11 @@ fn errors_name_the_variable_and_the_fix() {
         ("COE_DEV_GUILD", "abc"),
         ("DISCORD_PROXY_URL", "::"),
         ("COE_RETENTION_DAYS", "0"),
+        ("LLM_CONCURRENCY", "fixed:0"),
+        ("LLM_CONCURRENCY", "lots"),
+        ("LLM_DEADLINE_SECS", "900"),
+        ("LLM_MAX_QUEUE", "0"),
+        ("COE_METRICS_ADDR", "localhost:9464"),
     ];
     for (name, value) in cases {
         let err = load(&[("COE_HASH_KEY", KEY), (name, value)]).unwrap_err();
@@ -84,4 +89,27 @@ fn secrets_do_not_show_in_debug_output() {
     for secret in [KEY, "sk-very-secret", "discord-token-value"] {
         assert!(!shown.contains(secret), "{secret} leaked");
     }
+}
+
+#[test]
+fn credentials_in_the_model_url_show_neither_in_debug_nor_in_errors() {
+    let url = ("LLM_BASE_URL", "https://bob:hunter2@models.example/v1");
+    let config = load(&[("COE_HASH_KEY", KEY), url]).unwrap();
+    assert_eq!(config.llm.base_url.password(), Some("hunter2"), "still used");
+    let shown = format!("{config:?}");
+    assert!(!shown.contains("hunter2") && !shown.contains("bob"), "{shown}");
+    let ftp = ("LLM_BASE_URL", "ftp://bob:hunter2@models.example/v1");
+    let error = load(&[("COE_HASH_KEY", KEY), ftp]).unwrap_err().to_string();
+    assert!(error.contains("ftp://models.example/v1") && !error.contains("hunter2"), "{error}");
+}
+
+#[test]
+fn concurrency_is_adaptive_under_a_ceiling_unless_fixed() {
+    let default = load(&[("COE_HASH_KEY", KEY)]).unwrap().llm;
+    assert_eq!(default.concurrency, Concurrency::Adaptive { ceiling: 256 });
+    assert_eq!(default.deadline, Duration::from_secs(300));
+    let ceiling = load(&[("COE_HASH_KEY", KEY), ("LLM_MAX_CONCURRENCY", "32")]).unwrap();
+    assert_eq!(ceiling.llm.concurrency, Concurrency::Adaptive { ceiling: 32 });
+    let fixed = load(&[("COE_HASH_KEY", KEY), ("LLM_CONCURRENCY", "Fixed:8")]).unwrap();
+    assert_eq!(fixed.llm.concurrency, Concurrency::Fixed(8));
 }

@@ -71,11 +71,12 @@ impl LlmError {
         )
     }
 
-    /// A failure that may pass: worth a few more attempts.
+    /// A failure that may pass: worth a few more attempts. Not a timeout:
+    /// the member has already waited a whole attempt for it.
     fn is_transient(&self) -> bool {
         matches!(
             self,
-            LlmError::Connect { .. } | LlmError::Server { .. } | LlmError::Timeout(_)
+            LlmError::Connect { .. } | LlmError::Server { .. }
         )
     }
 

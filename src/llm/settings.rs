@@ -69,7 +69,7 @@ pub struct LlmConfig {
     pub top_p: f32,
     pub json_mode: JsonMode,
     /// Attempts for failures that say the server is broken (5xx other than
-    /// 503, unreachable, timeouts). Refusals (429, 503) are retried until
+    /// 503, unreachable); a timeout is not retried. Refusals (429, 503) are retried until
     /// the deadline instead: the server is up, only busy.
     pub max_attempts: u32,
     pub max_tokens: u32,

@@ -4,32 +4,17 @@
 
 use super::alerts::alert_moderators;
 use super::in_flight::InFlightGuard;
+pub use super::incoming::Incoming;
 use super::Data;
-use crate::chain::{Therapy, Turn};
 use crate::pipeline::{fixed_reply, Member, Request};
 use crate::safety::helplines::thread_paused;
-use crate::safety::risk::{Risk, Tier};
-use crate::store::{GuildSettings, Outcome, Source};
+use crate::safety::risk::Tier;
+use crate::store::{GuildSettings, Outcome};
 use futures::future::BoxFuture;
 use poise::serenity_prelude as serenity;
-use serenity::{ChannelId, GuildId, MessageId};
+use serenity::{ChannelId, GuildId};
 use std::sync::Mutex;
 use tokio::task::JoinHandle;
-
-/// A member's message from any front door, as the pipeline needs it.
-pub struct Incoming<'a> {
-    pub source: Source,
-    pub guild_id: Option<GuildId>,
-    pub channel_id: ChannelId,
-    pub message_id: Option<MessageId>,
-    pub author: u64,
-    /// Chosen by the member (`/coe`); else the guild's default.
-    pub therapy: Option<Therapy>,
-    pub text: &'a str,
-    pub history: &'a [Turn],
-    /// The gate's verdict, judged once by the front door.
-    pub risk: Risk,
-}
 
 /// What to send back, and the row to mark if sending fails.
 pub struct Answer {

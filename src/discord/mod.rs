@@ -9,6 +9,7 @@ mod checks;
 mod commands;
 mod events;
 mod in_flight;
+mod incoming;
 mod reply;
 pub mod split;
 mod threads;

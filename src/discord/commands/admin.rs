@@ -1,8 +1,11 @@
 //! `/coe-admin`: per-guild settings, stored in SQLite and applied at once.
+//! The parent's check admits admins only and acknowledges the command
+//! before any subcommand touches the database; every answer is private
+//! (`ephemeral` on each subcommand, which is where poise reads it).
 
-use super::coe::{ephemeral_text, TherapyChoice};
+use super::coe::TherapyChoice;
 use crate::chain::Therapy;
-use crate::discord::checks::is_admin;
+use crate::discord::checks::admins_only;
 use crate::discord::{Context, Error};
 use crate::safety::helplines::known_regions;
 use crate::store::GuildSetting;
@@ -14,6 +17,7 @@ use poise::serenity_prelude as serenity;
     rename = "coe-admin",
     guild_only,
     default_member_permissions = "MANAGE_GUILD",
+    check = "admins_only",
     subcommands("channel", "therapy", "alerts", "role", "region"),
     subcommand_required
 )]
@@ -21,16 +25,9 @@ pub async fn coe_admin(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Answers non-admins and returns None; otherwise the guild id.
-async fn admin_guild(ctx: Context<'_>) -> Result<Option<u64>, Error> {
-    if is_admin(ctx).await {
-        return Ok(ctx.guild_id().map(|g| g.get()));
-    }
-    ctx.send(ephemeral_text(
-        "This command is for this server's admins (Manage Server).",
-    ))
-    .await?;
-    Ok(None)
+/// The guild the command came from (`coe_admin` is guild-only).
+fn guild(ctx: Context<'_>) -> u64 {
+    ctx.guild_id().map_or(0, |g| g.get())
 }
 
 /// Support channels: where plain messages get a reply in a thread.
@@ -44,16 +41,14 @@ async fn channel(_ctx: Context<'_>) -> Result<(), Error> {
 }
 
 /// Make a channel a support channel.
-#[poise::command(slash_command, rename = "add")]
+#[poise::command(slash_command, ephemeral, rename = "add")]
 async fn channel_add(
     ctx: Context<'_>,
     #[description = "The channel"]
     #[channel_types("Text")]
     channel: serenity::GuildChannel,
 ) -> Result<(), Error> {
-    let Some(guild) = admin_guild(ctx).await? else {
-        return Ok(());
-    };
+    let guild = guild(ctx);
     let added = ctx
         .data()
         .pipeline
@@ -68,19 +63,17 @@ async fn channel_add(
     } else {
         format!("<#{}> was already a support channel.", channel.id)
     };
-    ctx.send(ephemeral_text(&text)).await?;
+    ctx.say(text).await?;
     Ok(())
 }
 
 /// Stop answering plain messages in a channel.
-#[poise::command(slash_command, rename = "remove")]
+#[poise::command(slash_command, ephemeral, rename = "remove")]
 async fn channel_remove(
     ctx: Context<'_>,
     #[description = "The channel"] channel: serenity::GuildChannel,
 ) -> Result<(), Error> {
-    let Some(guild) = admin_guild(ctx).await? else {
-        return Ok(());
-    };
+    let guild = guild(ctx);
     let removed = ctx
         .data()
         .pipeline
@@ -92,16 +85,14 @@ async fn channel_remove(
     } else {
         format!("<#{}> was not a support channel.", channel.id)
     };
-    ctx.send(ephemeral_text(&text)).await?;
+    ctx.say(text).await?;
     Ok(())
 }
 
 /// List the support channels.
-#[poise::command(slash_command, rename = "list")]
+#[poise::command(slash_command, ephemeral, rename = "list")]
 async fn channel_list(ctx: Context<'_>) -> Result<(), Error> {
-    let Some(guild) = admin_guild(ctx).await? else {
-        return Ok(());
-    };
+    let guild = guild(ctx);
     let channels = ctx.data().pipeline.store().support_channels(guild).await?;
     let text = if channels.is_empty() {
         "No support channels yet. Add one with `/coe-admin channel add`.".to_string()
@@ -109,19 +100,17 @@ async fn channel_list(ctx: Context<'_>) -> Result<(), Error> {
         let list: Vec<String> = channels.iter().map(|c| format!("<#{c}>")).collect();
         format!("Support channels: {}", list.join(", "))
     };
-    ctx.send(ephemeral_text(&text)).await?;
+    ctx.say(text).await?;
     Ok(())
 }
 
 /// The therapy used for support-channel messages.
-#[poise::command(slash_command)]
+#[poise::command(slash_command, ephemeral)]
 async fn therapy(
     ctx: Context<'_>,
     #[description = "Default therapy"] therapy: TherapyChoice,
 ) -> Result<(), Error> {
-    let Some(guild) = admin_guild(ctx).await? else {
-        return Ok(());
-    };
+    let guild = guild(ctx);
     let therapy = Therapy::from(therapy);
     let setting = GuildSetting::DefaultTherapy(therapy);
     ctx.data()
@@ -129,26 +118,24 @@ async fn therapy(
         .store()
         .update_guild_setting(guild, &setting)
         .await?;
-    ctx.send(ephemeral_text(&format!(
+    ctx.say(format!(
         "Default therapy is now **{}** ({}).",
         therapy.as_str(),
         therapy.description()
-    )))
+    ))
     .await?;
     Ok(())
 }
 
 /// Where crisis alerts go (leave empty to turn alerts off).
-#[poise::command(slash_command)]
+#[poise::command(slash_command, ephemeral)]
 async fn alerts(
     ctx: Context<'_>,
     #[description = "A private moderators' channel"]
     #[channel_types("Text")]
     channel: Option<serenity::GuildChannel>,
 ) -> Result<(), Error> {
-    let Some(guild) = admin_guild(ctx).await? else {
-        return Ok(());
-    };
+    let guild = guild(ctx);
     let id = channel.as_ref().map(|c| c.id.get());
     let store = ctx.data().pipeline.store();
     store
@@ -160,21 +147,19 @@ async fn alerts(
         }
         None => "Crisis alerts are off.".to_string(),
     };
-    ctx.send(ephemeral_text(&text)).await?;
+    ctx.say(text).await?;
     Ok(())
 }
 
 /// The moderator role: may use /coe-mod and is pinged by crisis alerts.
-#[poise::command(slash_command)]
+#[poise::command(slash_command, ephemeral)]
 async fn role(
     ctx: Context<'_>,
     #[description = "Moderator role (leave empty for Manage Messages only)"] role: Option<
         serenity::Role,
     >,
 ) -> Result<(), Error> {
-    let Some(guild) = admin_guild(ctx).await? else {
-        return Ok(());
-    };
+    let guild = guild(ctx);
     let id = role.as_ref().map(|r| r.id.get());
     let store = ctx.data().pipeline.store();
     store
@@ -187,21 +172,19 @@ async fn role(
         ),
         None => "Only members with Manage Messages can use /coe-mod.".to_string(),
     };
-    ctx.send(ephemeral_text(&text)).await?;
+    ctx.say(text).await?;
     Ok(())
 }
 
 /// The region whose helplines crisis replies list.
-#[poise::command(slash_command)]
+#[poise::command(slash_command, ephemeral)]
 async fn region(
     ctx: Context<'_>,
     #[description = "Region code, e.g. us, uk, ie (anything else: international directory)"]
     #[max_length = 8]
     code: String,
 ) -> Result<(), Error> {
-    let Some(guild) = admin_guild(ctx).await? else {
-        return Ok(());
-    };
+    let guild = guild(ctx);
     let code = code.trim().to_ascii_lowercase();
     let store = ctx.data().pipeline.store();
     store
@@ -216,6 +199,6 @@ async fn region(
             known.join(", ")
         )
     };
-    ctx.send(ephemeral_text(&text)).await?;
+    ctx.say(text).await?;
     Ok(())
 }

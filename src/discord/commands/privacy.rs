@@ -1,7 +1,9 @@
 //! `/coe-privacy about|optout|optin|forget`: every member's control over
-//! what the companion keeps about them.
+//! what the companion keeps about them. Every answer is private
+//! (`ephemeral` on each subcommand, which is where poise reads it); the
+//! subcommands that use the database acknowledge first, since it may stay
+//! busy for longer than the 3 seconds Discord waits for an answer.
 
-use super::coe::ephemeral_text;
 use crate::discord::{Context, Error};
 use crate::pipeline::Member;
 
@@ -23,7 +25,7 @@ fn user_key(ctx: Context<'_>) -> String {
 }
 
 /// What this companion is, what it stores, and for how long.
-#[poise::command(slash_command)]
+#[poise::command(slash_command, ephemeral)]
 async fn about(ctx: Context<'_>) -> Result<(), Error> {
     let days = ctx.data().config.retention_days;
     let text = format!(
@@ -41,13 +43,14 @@ async fn about(ctx: Context<'_>) -> Result<(), Error> {
          • `/coe-privacy optin`: undo that.\n\
          • `/coe-privacy forget`: delete every row linked to you, now."
     );
-    ctx.send(ephemeral_text(&text)).await?;
+    ctx.say(text).await?;
     Ok(())
 }
 
 /// Stop replies to your support-channel messages and stop recording you.
-#[poise::command(slash_command)]
+#[poise::command(slash_command, ephemeral)]
 async fn optout(ctx: Context<'_>) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
     let changed = ctx.data().pipeline.store().opt_out(&user_key(ctx)).await?;
     let text = if changed {
         "Done. I won't reply to your messages in support channels or record anything about you. \
@@ -55,31 +58,33 @@ async fn optout(ctx: Context<'_>) -> Result<(), Error> {
     } else {
         "You had already opted out; nothing about you is being recorded."
     };
-    ctx.send(ephemeral_text(text)).await?;
+    ctx.say(text).await?;
     Ok(())
 }
 
 /// Let the companion reply to you and record anonymous rows again.
-#[poise::command(slash_command)]
+#[poise::command(slash_command, ephemeral)]
 async fn optin(ctx: Context<'_>) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
     let changed = ctx.data().pipeline.store().opt_in(&user_key(ctx)).await?;
     let text = if changed {
         "Welcome back. I'll reply in support channels again and keep anonymous rows (see `/coe-privacy about`)."
     } else {
         "You were not opted out, so nothing changed."
     };
-    ctx.send(ephemeral_text(text)).await?;
+    ctx.say(text).await?;
     Ok(())
 }
 
 /// Delete every row linked to you.
-#[poise::command(slash_command)]
+#[poise::command(slash_command, ephemeral)]
 async fn forget(ctx: Context<'_>) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
     let deleted = ctx.data().pipeline.store().forget(&user_key(ctx)).await?;
     let text = format!(
         "Deleted {deleted} row{} linked to you. This cannot be undone.",
         if deleted == 1 { "" } else { "s" }
     );
-    ctx.send(ephemeral_text(&text)).await?;
+    ctx.say(text).await?;
     Ok(())
 }

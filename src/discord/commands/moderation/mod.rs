@@ -1,0 +1,145 @@
+//! `/coe-mod review|flag|stats|export|clear`: moderators read the redacted
+//! reasoning behind replies, flag concerns, see per-therapy mixes, and let
+//! the companion speak again in a thread paused after a crisis.
+//!
+//! The parent's check admits moderators only and acknowledges the command
+//! before anything reads the database; every answer is private
+//! (`ephemeral` on each subcommand, which is where poise reads it).
+
+mod csv_files;
+mod embeds;
+mod export;
+mod review;
+
+use crate::discord::checks::moderators_only;
+use crate::discord::{Context, Error};
+use crate::pipeline::Member;
+use crate::store::{SummaryScope, Verdict};
+use poise::serenity_prelude as serenity;
+use poise::CreateReply;
+use serenity::CreateEmbed;
+
+/// Review the reasoning behind the companion's replies (moderators).
+#[poise::command(
+    slash_command,
+    rename = "coe-mod",
+    guild_only,
+    default_member_permissions = "MANAGE_MESSAGES",
+    check = "moderators_only",
+    subcommands("review::review", "flag", "stats", "export::export", "clear"),
+    subcommand_required
+)]
+pub async fn coe_mod(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+fn guild(ctx: Context<'_>) -> u64 {
+    ctx.guild_id().map_or(0, |g| g.get())
+}
+
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+enum VerdictChoice {
+    #[name = "ok"]
+    Ok,
+    #[name = "concern"]
+    Concern,
+}
+
+/// Record your review of one logged reply.
+#[poise::command(slash_command, ephemeral)]
+async fn flag(
+    ctx: Context<'_>,
+    #[description = "The reply's number (from /coe-mod review)"] id: i64,
+    #[description = "Was the reply appropriate?"] verdict: VerdictChoice,
+    #[description = "A short note (no personal details please)"]
+    #[max_length = 500]
+    note: Option<String>,
+) -> Result<(), Error> {
+    let data = ctx.data();
+    let reviewer = data
+        .pipeline
+        .user_key(&Member::Discord(ctx.author().id.get()));
+    let verdict = match verdict {
+        VerdictChoice::Ok => Verdict::Ok,
+        VerdictChoice::Concern => Verdict::Concern,
+    };
+    let note = note.map(|n| crate::store::redact::redact(&n));
+    let stored = data
+        .pipeline
+        .store()
+        .add_review(guild(ctx), id, &reviewer, verdict, note.as_deref())
+        .await?;
+    let text = if stored {
+        format!("Saved: reply #{id} marked **{}**.", verdict.as_str())
+    } else {
+        format!("There is no reply #{id} in this server.")
+    };
+    ctx.say(text).await?;
+    Ok(())
+}
+
+/// Strategy mix per therapy, outcomes and review verdicts in this server.
+#[poise::command(slash_command, ephemeral)]
+async fn stats(ctx: Context<'_>) -> Result<(), Error> {
+    let scope = SummaryScope {
+        guild_id: Some(guild(ctx)),
+        since: None,
+    };
+    let summaries = ctx.data().pipeline.store().summarize(&scope).await?;
+    if summaries.is_empty() {
+        ctx.say("No recorded replies here yet.").await?;
+        return Ok(());
+    }
+    let list = |counts: &[(String, u64)]| {
+        if counts.is_empty() {
+            "none".to_string()
+        } else {
+            counts
+                .iter()
+                .map(|(name, n)| format!("{name} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    // One short field per therapy: five at most, far inside 25 fields and
+    // 6,000 characters.
+    let mut embed = CreateEmbed::new().title("Companion replies by therapy");
+    for summary in &summaries {
+        embed = embed.field(
+            format!("{} ({} messages)", summary.therapy, summary.total),
+            format!(
+                "Strategies: {}\nOutcomes: {}\nReviews: {}",
+                list(&summary.strategies),
+                list(&summary.outcomes),
+                list(&summary.verdicts)
+            ),
+            false,
+        );
+    }
+    ctx.send(CreateReply::default().embed(embed)).await?;
+    Ok(())
+}
+
+/// Let the companion reply again in a support thread paused after a crisis.
+#[poise::command(slash_command, ephemeral)]
+async fn clear(
+    ctx: Context<'_>,
+    #[description = "The paused thread (default: this one)"]
+    #[channel_types("PublicThread", "PrivateThread")]
+    thread: Option<serenity::GuildChannel>,
+) -> Result<(), Error> {
+    let channel = thread.map_or(ctx.channel_id(), |t| t.id);
+    let cleared = ctx
+        .data()
+        .pipeline
+        .store()
+        .clear_thread_pause(guild(ctx), channel.get())
+        .await?;
+    let text = if cleared {
+        format!("The companion may reply in <#{channel}> again.")
+    } else {
+        format!("<#{channel}> is not paused.")
+    };
+    ctx.say(text).await?;
+    Ok(())
+}

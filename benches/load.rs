@@ -2,12 +2,15 @@
 //! Discord to the real bot, with the default model settings (adaptive concurrency), against
 //! two mock model servers answering after L = 2 s:
 //!
-//! a) unlimited capacity: first dispatch → last reply, as a multiple of L (target ≤ 1.2);
+//! a) unlimited capacity: first dispatch → last reply, as a multiple of L (target ≤ 1.2), with
+//!    the crisis gate's patterns only (what concurrency costs) and with its embedding
+//!    classifier too (what the gate's CPU adds on this machine, Figure 7);
 //! b) a server that serves 4 at a time and answers 429 with `Retry-After: 1` beyond that:
 //!    - first burst: every member gets the model's reply and none an apology; model requests
 //!      per member in all (target ≤ 2.5);
 //!    - a second burst right after it, with what the bot learned: share of its model requests
 //!      refused (target < 10%).
+//! The capacity rounds use the patterns-only gate too, so they measure the model client.
 //!
 //! `cargo bench --bench load` (COE_BENCH_MEMBERS changes the burst size).
 
@@ -50,7 +53,7 @@ struct Rig {
 }
 
 impl Rig {
-    async fn start(mock: Mock) -> Rig {
+    async fn start(mock: Mock, classifier: bool) -> Rig {
         let fake = FakeDiscord::start().await;
         fake.add_guild(GUILD);
         fake.add_channel(ChannelSpec::text(CHANNEL, GUILD, "general"));
@@ -60,6 +63,7 @@ impl Rig {
             ("DISCORD_TOKEN", "MTEwMDAwMDAw.fake.token-for-bench"),
             ("DISCORD_PROXY_URL", proxy.as_str()),
             ("COE_HELPLINE_REGION", "us"),
+            ("COE_CRISIS_CLASSIFIER", if classifier { "on" } else { "off" }),
         ];
         let config = support::config(&mock.base_url(), &dir.path().join("load.db"), &extra);
         let pipeline = support::pipeline(&config).await;
@@ -187,10 +191,15 @@ impl BurstResult {
     }
 }
 
-async fn scenario(capacity: u64, bursts: usize, members: usize) -> Vec<BurstResult> {
+async fn scenario(
+    capacity: u64,
+    classifier: bool,
+    bursts: usize,
+    members: usize,
+) -> Vec<BurstResult> {
     let mock = Mock::start(Duration::ZERO, 0.0).await;
     mock.set_capacity(0, RETRY_AFTER_S).await;
-    let mut rig = Rig::start(mock.clone()).await;
+    let mut rig = Rig::start(mock.clone(), classifier).await;
     rig.warm_up().await;
     mock.set_capacity(capacity, RETRY_AFTER_S).await;
     let mut results = Vec::new();
@@ -202,8 +211,9 @@ async fn scenario(capacity: u64, bursts: usize, members: usize) -> Vec<BurstResu
 }
 
 async fn run(members: usize) {
-    let unlimited = scenario(0, 1, members).await;
-    let limited = scenario(CAPACITY, 2, members).await;
+    let unlimited = scenario(0, false, 1, members).await;
+    let classified = scenario(0, true, 1, members).await;
+    let limited = scenario(CAPACITY, false, 2, members).await;
     let (a, first, second) = (&unlimited[0], &limited[0], &limited[1]);
     print_table(
         &format!("Figure 8: {members} members send /coe at once, L = {L:?}, default settings"),
@@ -222,6 +232,7 @@ async fn run(members: usize) {
         ],
         &[
             a.row("unlimited"),
+            classified[0].row("unlimited, gate with its classifier"),
             first.row("4 at a time, 429 beyond: first burst"),
             second.row("4 at a time, 429 beyond: second burst"),
         ],
@@ -233,6 +244,11 @@ async fn run(members: usize) {
         &["target", "measured", "verdict"],
         &[
             row(&[&"unlimited: wall ≤ 1.2 L", &format!("{wall:.2} L"), &verdict(wall <= 1.2)]),
+            row(&[
+                &"… with the gate's classifier",
+                &format!("{:.2} L", classified[0].wall.as_secs_f64() / L.as_secs_f64()),
+                &verdict(classified[0].wall.as_secs_f64() <= 1.2 * L.as_secs_f64()),
+            ]),
             row(&[
                 &"4 at a time: every member gets the model's reply (both bursts)",
                 &format!("{} + {} of {}", first.model_replies, second.model_replies, members),

@@ -7,7 +7,7 @@ use super::{commands, events, Data, Error};
 use crate::config::Config;
 use crate::pipeline::Pipeline;
 use crate::store::Store;
-use crate::telemetry::{self, Health};
+use crate::telemetry::{self, DatabaseProbe, Health};
 use ::serenity::gateway::ConnectionStage;
 use anyhow::{anyhow, Context as _};
 use poise::serenity_prelude as serenity;
@@ -152,7 +152,12 @@ async fn serve_metrics(
         Arc::downgrade(shard_manager),
         gateway.clone(),
     ));
-    let health = Health::new(gateway, store.clone(), &config.llm.base_url)
+    let store = store.clone();
+    let database_writable: DatabaseProbe = Box::new(move || {
+        let store = store.clone();
+        Box::pin(async move { store.is_writable().await })
+    });
+    let health = Health::new(gateway, database_writable, &config.llm.base_url)
         .context("could not set up the health checks")?;
     let bound = telemetry::serve(addr, health).await?;
     tracing::info!(%bound, "serving /metrics and /healthz");

@@ -3,9 +3,13 @@
 
 use super::writer::Writer;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{ConnectOptions, Connection, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
+
+/// The health probe gives up this soon on a lock instead of queueing
+/// behind a long transaction (the bot's own commits take milliseconds).
+const PROBE_BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -61,6 +65,34 @@ impl Store {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Takes and releases SQLite's write lock on a connection of its own, so
+    /// the probe never holds one of the pool's connections (nor the
+    /// group-commit writer's) while it waits.
+    pub async fn is_writable(&self) -> bool {
+        let pool = &self.pool;
+        if pool.is_closed() {
+            return false;
+        }
+        let options = (*pool.connect_options())
+            .clone()
+            .create_if_missing(false)
+            .busy_timeout(PROBE_BUSY_TIMEOUT);
+        let probe = async {
+            let mut connection = options.connect().await?;
+            sqlx::raw_sql("BEGIN IMMEDIATE; ROLLBACK")
+                .execute(&mut connection)
+                .await?;
+            connection.close().await
+        };
+        match probe.await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::debug!(%error, "database write probe failed");
+                false
+            }
+        }
     }
 
     /// Waits for in-flight queries and closes every connection, so the WAL

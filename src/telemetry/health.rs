@@ -3,9 +3,8 @@
 //! reused for a few seconds, so a scraper can neither hang on a stuck
 //! dependency nor flood the model server.
 
-use crate::store::Store;
+use futures::future::BoxFuture;
 use serde::Serialize;
-use sqlx::{ConnectOptions, Connection};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,9 +16,10 @@ use url::Url;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a check's answer is reused.
 const CACHE_FOR: Duration = Duration::from_secs(5);
-/// The write probe gives up this soon on a lock instead of queueing
-/// behind a long transaction (the bot's own commits take milliseconds).
-const DATABASE_BUSY_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// Whether the database takes writes now: given by the bot (the store's
+/// own probe), so operations depend on no storage engine.
+pub type DatabaseProbe = Box<dyn Fn() -> BoxFuture<'static, bool> + Send + Sync>;
 
 /// What `/healthz` answers (HTTP 200 only when every field is true).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,7 +39,7 @@ impl HealthReport {
 pub struct Health {
     /// Set by the bot while its gateway shard is connected.
     gateway: Arc<AtomicBool>,
-    store: Store,
+    database_writable: DatabaseProbe,
     models_url: Url,
     http: reqwest::Client,
     database: Cached,
@@ -49,7 +49,7 @@ pub struct Health {
 impl Health {
     pub fn new(
         gateway: Arc<AtomicBool>,
-        store: Store,
+        database_writable: DatabaseProbe,
         model_base_url: &Url,
     ) -> Result<Health, reqwest::Error> {
         let http = reqwest::Client::builder()
@@ -61,7 +61,7 @@ impl Health {
             .build()?;
         Ok(Health {
             gateway,
-            store,
+            database_writable,
             models_url: models_url(model_base_url),
             http,
             database: Cached::new("database"),
@@ -71,7 +71,7 @@ impl Health {
 
     pub async fn check(&self) -> HealthReport {
         let (database, model) = tokio::join!(
-            self.database.get(|| database_writable(&self.store)),
+            self.database.get(|| (self.database_writable)()),
             self.model
                 .get(|| model_reachable(&self.http, &self.models_url)),
         );
@@ -90,34 +90,6 @@ fn models_url(base: &Url) -> Url {
         segments.pop_if_empty().push("models");
     }
     url
-}
-
-/// Takes and releases SQLite's write lock on a connection of its own, so
-/// the probe never holds one of the pool's connections (nor the
-/// group-commit writer's) while it waits.
-async fn database_writable(store: &Store) -> bool {
-    let pool = store.pool();
-    if pool.is_closed() {
-        return false;
-    }
-    let options = (*pool.connect_options())
-        .clone()
-        .create_if_missing(false)
-        .busy_timeout(DATABASE_BUSY_TIMEOUT);
-    let probe = async {
-        let mut connection = options.connect().await?;
-        sqlx::raw_sql("BEGIN IMMEDIATE; ROLLBACK")
-            .execute(&mut connection)
-            .await?;
-        connection.close().await
-    };
-    match probe.await {
-        Ok(()) => true,
-        Err(error) => {
-            tracing::debug!(%error, "database write probe failed");
-            false
-        }
-    }
 }
 
 /// Any HTTP answer but a 5xx means the server is there: without the API

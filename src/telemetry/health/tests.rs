@@ -1,4 +1,6 @@
 use super::*;
+use crate::store::Store;
+use sqlx::Connection;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -32,7 +34,12 @@ async fn model_answering(status: u16) -> MockServer {
 
 fn health(gateway: bool, store: &Store, base: &str) -> Health {
     let base = Url::parse(base).unwrap();
-    Health::new(Arc::new(AtomicBool::new(gateway)), store.clone(), &base).unwrap()
+    let store = store.clone();
+    let probe: DatabaseProbe = Box::new(move || {
+        let store = store.clone();
+        Box::pin(async move { store.is_writable().await })
+    });
+    Health::new(Arc::new(AtomicBool::new(gateway)), probe, &base).unwrap()
 }
 
 #[tokio::test]

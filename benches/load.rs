@@ -10,6 +10,7 @@
 //!      per member in all (target ≤ 2.5);
 //!    - a second burst right after it, with what the bot learned: share of its model requests
 //!      refused (target < 10%).
+//!
 //! The capacity rounds use the patterns-only gate too, so they measure the model client.
 //!
 //! `cargo bench --bench load` (COE_BENCH_MEMBERS changes the burst size).

@@ -39,8 +39,8 @@ async fn privacy(bot: &TestBot, caller: &Caller, sub: &str) -> RecordedRequest {
     let id = bot
         .slash(caller, (GUILD, GENERAL), "coe-privacy", options)
         .await;
-    let answer = bot.callback(id).await;
-    assert_eq!(answer.body["data"]["flags"], 64, "{:#}", answer.body);
+    let answer = bot.answer(id).await;
+    assert_eq!(flags(&answer), 64, "{:#}", answer.body);
     answer
 }
 
@@ -52,7 +52,7 @@ async fn crisis_gets_the_fixed_reply_and_one_private_alert_per_cooldown() {
 async fn crisis() {
     let bot = TestBot::start(llm_answering("exploration", REPLY).await, &[]).await;
     let set = admin_channel_command(&bot, &admin(), &["alerts"], ALERTS).await;
-    let set = bot.callback(set).await;
+    let set = bot.answer(set).await;
     assert!(
         content(&set).starts_with(&format!("Crisis alerts will go to <#{ALERTS}>")),
         "{:#}",
@@ -289,20 +289,20 @@ async fn admins_add_support_channels_without_a_restart() {
 async fn channel_add() {
     let bot = TestBot::start(llm_answering("exploration", REPLY).await, &[]).await;
     let added = admin_channel_command(&bot, &admin(), &["channel", "add"], SPARE).await;
-    let added = bot.callback(added).await;
-    assert_eq!(added.body["data"]["flags"], 64);
+    let added = bot.answer(added).await;
+    assert_eq!(flags(&added), 64);
     assert!(
         content(&added).contains("is now a support channel"),
         "{:#}",
         added.body
     );
     let refused = admin_channel_command(&bot, &bob(), &["channel", "add"], SPARE_2).await;
-    let refused = bot.callback(refused).await;
+    let refused = bot.answer(refused).await;
     assert_eq!(
         content(&refused),
         "This command is for this server's admins (Manage Server)."
     );
-    assert_eq!(refused.body["data"]["flags"], 64);
+    assert_eq!(flags(&refused), 64);
 
     let ignored = bot
         .say(&alice(), SPARE_2, "Is this a support channel?")

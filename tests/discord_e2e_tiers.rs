@@ -37,7 +37,7 @@ async fn set_alerts(bot: &TestBot) {
             resolved,
         )
         .await;
-    bot.callback(id).await;
+    bot.answer(id).await;
 }
 
 fn alerts(bot: &TestBot) -> Vec<RecordedRequest> {
@@ -179,7 +179,7 @@ async fn clear(bot: &TestBot, caller: &support::Caller, thread: u64) -> Recorded
             subcommand_options("clear", serde_json::Value::Null),
         )
         .await;
-    bot.callback(id).await
+    bot.answer(id).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -256,7 +256,13 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
         poise::FrameworkError::Setup { error, .. } => {
             tracing::error!(%error, "bot set-up failed (command registration)");
         }
-        poise::FrameworkError::Command { error, ctx, .. } => {
+        poise::FrameworkError::Command { error, ctx, .. }
+        | poise::FrameworkError::CommandCheckFailed {
+            error: Some(error),
+            ctx,
+            ..
+        } => {
+            // Never the author: poise's own handler would log their name.
             tracing::error!(command = %ctx.command().qualified_name, %error, "command failed");
             let apology = super::commands::ephemeral_text(
                 "Sorry, something went wrong on my side and I couldn't finish that. Please try again in a moment.",
@@ -265,6 +271,8 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
                 tracing::error!(%error, "could not send the apology");
             }
         }
+        // A check that refused has already told the member why.
+        poise::FrameworkError::CommandCheckFailed { error: None, .. } => {}
         other => {
             if let Err(error) = poise::builtins::on_error(other).await {
                 tracing::error!(%error, "error while handling an error");

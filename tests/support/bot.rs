@@ -6,7 +6,7 @@ pub mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use coe_bot::discord::BotHandle;
 use coe_bot::llm::LlmClient;
@@ -19,45 +19,12 @@ use super::expect::find_choice;
 pub use super::expect::*;
 use super::fake_discord::{ChannelSpec, FakeDiscord, RecordedRequest};
 use super::payloads::{slash_command, user_message, Caller};
+pub use super::people::*;
 
-pub const GUILD: u64 = 4_000;
-pub const OTHER_GUILD: u64 = 4_001;
-/// A support channel of `GUILD` (seeded through `COE_SUPPORT_CHANNELS`).
-pub const SUPPORT: u64 = 5_000;
-/// An ordinary channel of `GUILD`, where slash commands are used.
-pub const GENERAL: u64 = 5_001;
-/// A private moderators' channel of `GUILD`, for crisis alerts.
-pub const ALERTS: u64 = 5_002;
-/// Text channels of `GUILD` that are not support channels at start.
-pub const SPARE: u64 = 5_003;
-pub const SPARE_2: u64 = 5_004;
-pub const OTHER_GENERAL: u64 = 5_101;
-pub const MANAGE_GUILD: u64 = 1 << 5;
-pub const MODERATOR_ROLE: u64 = 4_100;
 /// How long one step (a reply, a callback) may take before a test fails.
 pub const WAIT: Duration = Duration::from_secs(10);
 /// The bound around each whole test, so no test can hang.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(90);
-
-pub fn alice() -> Caller {
-    Caller::member(6_001, "alice")
-}
-
-pub fn bob() -> Caller {
-    Caller::member(6_002, "bob")
-}
-
-pub fn moderator() -> Caller {
-    Caller::moderator(6_003, "mod", MODERATOR_ROLE)
-}
-
-pub fn admin() -> Caller {
-    Caller {
-        permissions: MANAGE_GUILD,
-        roles: vec![4_200],
-        ..Caller::member(6_004, "admin")
-    }
-}
 
 /// Runs `test` under `TEST_TIMEOUT`.
 pub async fn bounded<F: std::future::Future<Output = ()>>(name: &str, test: F) {
@@ -72,6 +39,8 @@ pub struct TestBot {
     pub llm: MockServer,
     pub store: Store,
     pub pipeline: Pipeline,
+    /// The bot's SQLite file, for a second connection (see `lock_database`).
+    pub database_url: String,
     handle: Option<BotHandle>,
     next_id: AtomicU64,
     _dir: tempfile::TempDir,
@@ -80,6 +49,16 @@ pub struct TestBot {
 impl TestBot {
     /// Starts the bot with `llm` as its model server; `extra` adds or overrides variables.
     pub async fn start(llm: MockServer, extra: &[(&str, &str)]) -> TestBot {
+        TestBot::start_with(llm, extra, |_| {}).await
+    }
+
+    /// `start`, with `prepare` shaping the fake (e.g. a guild's boost tier) before the bot
+    /// connects.
+    pub async fn start_with(
+        llm: MockServer,
+        extra: &[(&str, &str)],
+        prepare: impl FnOnce(&FakeDiscord),
+    ) -> TestBot {
         let fake = FakeDiscord::start().await;
         for guild in [GUILD, OTHER_GUILD] {
             fake.add_guild(guild);
@@ -95,6 +74,7 @@ impl TestBot {
         for (id, guild, name) in channels {
             fake.add_channel(ChannelSpec::text(id, guild, name));
         }
+        prepare(&fake);
         let dir = tempfile::tempdir().expect("temporary directory");
         let proxy = fake.http_url();
         let support = format!("{GUILD}:{SUPPORT}");
@@ -107,6 +87,7 @@ impl TestBot {
         ];
         vars.extend_from_slice(extra);
         let config = common::config(&llm, dir.path(), &vars);
+        let config_url = config.database_url.clone();
         let store = Store::open(&config.database_url).await.expect("open store");
         let client = LlmClient::new(&config.llm).expect("LLM client");
         let pipeline = Pipeline::new(&config, client, store.clone(), common::gate());
@@ -121,6 +102,7 @@ impl TestBot {
             llm,
             store,
             pipeline,
+            database_url: config_url,
             handle: Some(handle),
             next_id: AtomicU64::new(900_000),
             _dir: dir,
@@ -160,22 +142,61 @@ impl TestBot {
     pub async fn slash_resolved(
         &self,
         caller: &Caller,
-        (guild, channel): (u64, u64),
+        place: (u64, u64),
         name: &str,
         options: Value,
         resolved: Value,
     ) -> u64 {
+        let id = self.interaction_id(Duration::ZERO);
+        self.slash_with_id(id, caller, place, name, options, resolved)
+            .await;
+        id
+    }
+
+    /// `slash` for an interaction Discord created `age` ago (its token expires 15 minutes
+    /// after that).
+    pub async fn slash_aged(
+        &self,
+        age: Duration,
+        caller: &Caller,
+        place: (u64, u64),
+        name: &str,
+        options: Value,
+    ) -> u64 {
+        let id = self.interaction_id(age);
+        self.slash_with_id(id, caller, place, name, options, Value::Null)
+            .await;
+        id
+    }
+
+    async fn slash_with_id(
+        &self,
+        id: u64,
+        caller: &Caller,
+        (guild, channel): (u64, u64),
+        name: &str,
+        options: Value,
+        resolved: Value,
+    ) {
         let command_id = self
             .fake
             .command_id(name)
             .unwrap_or_else(|| panic!("/{name} was not registered"));
-        let id = self.id();
         let mut event = slash_command(id, guild, channel, caller, name, command_id, options);
         if !resolved.is_null() {
             event["data"]["resolved"] = resolved;
         }
         self.fake.dispatch("INTERACTION_CREATE", event).await;
-        id
+    }
+
+    /// A snowflake for an interaction created `age` ago: the bot reads an interaction's age from
+    /// its id. Worker bits 1 keep it apart from the ids the fake makes (worker 0).
+    pub fn interaction_id(&self, age: Duration) -> u64 {
+        const DISCORD_EPOCH_MS: u128 = 1_420_070_400_000;
+        let created = SystemTime::now() - age;
+        let unix_ms = created.duration_since(UNIX_EPOCH).expect("after 1970");
+        let ms = (unix_ms.as_millis() - DISCORD_EPOCH_MS) as u64;
+        (ms << 22) | (1 << 17) | (self.id() & 0xfff)
     }
 
     /// `/coe therapy:<choice> message:<text>` in `GENERAL`, optionally private.
@@ -227,6 +248,16 @@ impl TestBot {
         self.fake
             .wait_for_call("POST", &callback_path(interaction), WAIT)
             .await
+    }
+
+    /// The message that answers an interaction: its callback when that carries one, else
+    /// (deferred) its first followup. Read it with `content` and `flags`.
+    pub async fn answer(&self, interaction: u64) -> RecordedRequest {
+        let callback = self.callback(interaction).await;
+        if callback.body["type"] == 5 {
+            return self.followup(interaction, 0).await;
+        }
+        callback
     }
 
     /// The `n`-th (0-based) followup of an interaction, waiting for it.
@@ -328,29 +359,6 @@ impl TestBot {
             .into_iter()
             .filter(|r| r.method == "POST" && r.path.starts_with(&prefix))
             .collect()
-    }
-
-    pub async fn rows(&self, sql: &str) -> Vec<sqlx::sqlite::SqliteRow> {
-        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_all(self.store.pool())
-            .await
-            .expect("query")
-    }
-
-    pub async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(self.store.pool())
-            .await
-            .expect("count")
-    }
-
-    /// Rows recorded for `caller`.
-    pub async fn rows_of(&self, caller: &Caller) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM interactions WHERE user_key = ?")
-            .bind(self.user_key(caller))
-            .fetch_one(self.store.pool())
-            .await
-            .expect("count rows")
     }
 
     /// The checks every test ends with, then a clean shutdown: everything stayed on loopback

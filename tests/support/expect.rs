@@ -44,6 +44,24 @@ pub fn content(request: &RecordedRequest) -> &str {
         .unwrap_or_default()
 }
 
+/// The message a request carries: a callback's `data`, else the body itself.
+pub fn message(request: &RecordedRequest) -> &Value {
+    let body = &request.body;
+    match body.get("data") {
+        Some(data) if body.get("type").is_some() => data,
+        _ => body,
+    }
+}
+
+/// The message `flags` of a message body (or of a callback's `data`); 64 is ephemeral.
+pub fn flags(request: &RecordedRequest) -> u64 {
+    let body = &request.body;
+    body["flags"]
+        .as_u64()
+        .or_else(|| body["data"]["flags"].as_u64())
+        .unwrap_or(0)
+}
+
 /// What a one-message reply looks like: the text, a blank line, the disclosure footer.
 pub fn with_footer(reply: &str) -> String {
     format!("{reply}\n\n{FOOTER}")
@@ -67,4 +85,28 @@ pub fn resolved_channel(channel: u64, name: &str) -> Value {
         "type": 0,
         "permissions": "0",
     }}})
+}
+
+/// One line per request, for panic messages; long bodies are cut so the list stays readable.
+pub(super) fn describe_requests(requests: &[RecordedRequest]) -> String {
+    let lines: Vec<String> = requests
+        .iter()
+        .map(|r| {
+            let query = r
+                .query
+                .as_deref()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default();
+            let mut body = r.body.to_string();
+            if body.chars().count() > 300 {
+                body = body.chars().take(300).chain("…".chars()).collect();
+            }
+            format!("  {} {}{query} -> {} {body}", r.method, r.path, r.status)
+        })
+        .collect();
+    if lines.is_empty() {
+        "  (none)".into()
+    } else {
+        lines.join("\n")
+    }
 }

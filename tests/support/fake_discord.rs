@@ -10,14 +10,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
+use super::expect::describe_requests;
 use super::payloads::{member_json, Caller};
-use super::state::{Shared, State};
-use super::{gateway, models, rest};
+use super::state::{PendingClick, Shared, State};
+use super::{gateway, limits, models, rest};
 
 /// The kind of a registered channel; the number is Discord's channel `type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,9 +130,12 @@ impl FakeDiscord {
             .expect("bind fake Discord on 127.0.0.1:0");
         let port = listener.local_addr().expect("local addr").port();
         let shared = Arc::new(Shared::new(State::new(port)));
+        // Bodies are limited by Discord's rules (`limits`), not by axum's 2 MB default.
+        let body_limit = DefaultBodyLimit::max(2 * limits::upload_limit(3));
         let app = Router::new()
             .route("/ws", get(gateway::upgrade))
             .fallback(rest::handle)
+            .layer(body_limit)
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -167,6 +172,27 @@ impl FakeDiscord {
         }
     }
 
+    /// A guild's boost tier (0 to 3), which sets its upload limit. Set it before the client
+    /// connects for the tier to be in GUILD_CREATE; `GET /guilds/{g}` always reports it.
+    pub fn set_premium_tier(&self, guild_id: u64, tier: u8) {
+        self.shared.lock().premium_tiers.insert(guild_id, tier);
+    }
+
+    /// Arms one click by `caller` on the button labelled `label`, made as soon as a bot message
+    /// carries it and before the bot gets the answer to the call that posted it: a listener
+    /// set up only after that answer misses the click.
+    pub fn click_when_posted(&self, caller: &Caller, label: &str) {
+        self.shared.lock().pending_click = Some(PendingClick {
+            caller: caller.clone(),
+            label: label.into(),
+        });
+    }
+
+    /// Interaction ids of the clicks armed by `click_when_posted` that were made.
+    pub fn made_clicks(&self) -> Vec<u64> {
+        self.shared.lock().made_clicks.clone()
+    }
+
     pub fn add_channel(&self, channel: ChannelSpec) {
         self.shared.lock().channels.insert(channel.id, channel);
     }
@@ -190,7 +216,7 @@ impl FakeDiscord {
                  HttpBuilder::proxy + ratelimiter_disabled and get started?\nREST calls:\n{}",
                 st.requests.iter().filter(|r| r.path == "/gateway").count(),
                 st.gateway.connections,
-                describe(&st.requests)
+                describe_requests(&st.requests)
             );
         }
     }
@@ -238,7 +264,7 @@ impl FakeDiscord {
             let requests = self.requests();
             panic!(
                 "fake Discord: no matching request within {timeout:?}; recorded:\n{}",
-                describe(&requests)
+                describe_requests(&requests)
             )
         })
     }
@@ -355,29 +381,5 @@ fn bypass_proxies_for_loopback() {
             };
             std::env::set_var(key, format!("{joined}127.0.0.1,localhost"));
         }
-    }
-}
-
-/// One line per request, for panic messages; long bodies are cut so the list stays readable.
-fn describe(requests: &[RecordedRequest]) -> String {
-    let lines: Vec<String> = requests
-        .iter()
-        .map(|r| {
-            let query = r
-                .query
-                .as_deref()
-                .map(|q| format!("?{q}"))
-                .unwrap_or_default();
-            let mut body = r.body.to_string();
-            if body.chars().count() > 300 {
-                body = body.chars().take(300).chain("…".chars()).collect();
-            }
-            format!("  {} {}{query} -> {} {body}", r.method, r.path, r.status)
-        })
-        .collect();
-    if lines.is_empty() {
-        "  (none)".into()
-    } else {
-        lines.join("\n")
     }
 }

@@ -99,7 +99,8 @@ fn identify(shared: &Shared, conn: u64, tx: &mpsc::UnboundedSender<String>, d: &
             .iter()
             .filter(|c| c.kind.is_thread())
             .map(|c| models::channel(c));
-        let guild = models::guild_create(guild_id, channels.collect(), threads.collect());
+        let tier = st.premium_tier(guild_id);
+        let guild = models::guild_create(guild_id, tier, channels.collect(), threads.collect());
         st.send_dispatch("GUILD_CREATE", guild);
     }
     st.gateway.ready_count += 1;

@@ -6,12 +6,17 @@
 
 pub mod bot;
 pub mod child;
+mod database;
 mod expect;
 pub mod fake_discord;
 mod gateway;
+pub mod limits;
+pub mod logs;
 mod models;
+pub mod moderation;
 mod multipart;
 pub mod payloads;
+mod people;
 mod rest;
 mod rest_channels;
 mod rest_interactions;

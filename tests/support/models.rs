@@ -104,7 +104,7 @@ pub(super) fn everyone_role(guild_id: u64) -> Value {
 
 /// `PartialGuild` (REST). AFK fields are left out: serenity flattens them into an
 /// `Option<AfkMetadata>` that expects a real channel id.
-pub(super) fn guild(guild_id: u64, roles: Vec<Value>) -> Value {
+pub(super) fn guild(guild_id: u64, roles: Vec<Value>, premium_tier: u8) -> Value {
     json!({
         "id": guild_id.to_string(),
         "name": format!("guild-{guild_id}"),
@@ -129,7 +129,7 @@ pub(super) fn guild(guild_id: u64, roles: Vec<Value>) -> Value {
         "vanity_url_code": null,
         "description": null,
         "banner": null,
-        "premium_tier": 0,
+        "premium_tier": premium_tier,
         "premium_subscription_count": 0,
         "preferred_locale": "en-US",
         "public_updates_channel_id": null,
@@ -143,8 +143,13 @@ pub(super) fn guild(guild_id: u64, roles: Vec<Value>) -> Value {
 /// GUILD_CREATE: the guild plus the gateway-only fields serenity's `Guild` requires. `members`
 /// stays empty, so serenity's cache-side permission checks are skipped (member not cached)
 /// instead of failing against an @everyone role with no permissions.
-pub(super) fn guild_create(guild_id: u64, channels: Vec<Value>, threads: Vec<Value>) -> Value {
-    let mut guild = guild(guild_id, vec![everyone_role(guild_id)]);
+pub(super) fn guild_create(
+    guild_id: u64,
+    premium_tier: u8,
+    channels: Vec<Value>,
+    threads: Vec<Value>,
+) -> Value {
+    let mut guild = guild(guild_id, vec![everyone_role(guild_id)], premium_tier);
     let extra = json!({
         "joined_at": JOINED_AT,
         "large": false,
@@ -320,15 +325,8 @@ pub(super) fn error(code: u64, message: &str) -> Value {
     json!({"code": code, "message": message})
 }
 
-/// Discord's 50035 "Invalid Form Body" for a too long `content` at `path` (e.g. `data.content`).
-pub(super) fn content_too_long(path: &[&str]) -> Value {
-    let mut errors = json!({"_errors": [{
-        "code": "BASE_TYPE_MAX_LENGTH",
-        "message": "Must be 2000 or fewer in length.",
-    }]});
-    for key in path.iter().rev() {
-        errors = json!({ *key: errors });
-    }
+/// Discord's 50035 "Invalid Form Body" with its `errors` tree.
+pub(super) fn invalid_form_body(errors: Value) -> Value {
     json!({"code": 50035, "message": "Invalid Form Body", "errors": errors})
 }
 

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State as AxumState};
@@ -18,6 +18,10 @@ use super::multipart::{self, Decoded};
 use super::rest_channels::{channel_message, create_message, create_thread, history};
 use super::rest_interactions;
 use super::state::{Shared, State};
+
+/// How long a click made by `FakeDiscord::click_when_posted` precedes the answer to the call
+/// that posted its button.
+const CLICK_HEAD_START: Duration = Duration::from_millis(300);
 
 /// Status plus optional JSON body; kept free of axum types so routing stays plain code.
 pub(super) struct Reply {
@@ -68,21 +72,28 @@ pub(super) async fn handle(
     let query = uri.query().map(str::to_string);
     let api_path = uri.path().strip_prefix("/api/v10").map(str::to_string);
 
-    let mut st = shared.lock();
-    let reply = match &api_path {
-        Some(path) => route(&mut st, method.as_str(), path, query.as_deref(), &decoded),
-        None => Reply::not_found(),
+    let (reply, clicked) = {
+        let mut st = shared.lock();
+        let reply = match &api_path {
+            Some(path) => route(&mut st, method.as_str(), path, query.as_deref(), &decoded),
+            None => Reply::not_found(),
+        };
+        st.requests.push(RecordedRequest {
+            method: method.to_string(),
+            path: api_path.unwrap_or_else(|| uri.path().to_string()),
+            query,
+            body: decoded.recorded(),
+            at,
+            peer,
+            status: reply.status,
+        });
+        (reply, st.make_pending_click())
     };
-    st.requests.push(RecordedRequest {
-        method: method.to_string(),
-        path: api_path.unwrap_or_else(|| uri.path().to_string()),
-        query,
-        body: decoded.recorded(),
-        at,
-        peer,
-        status: reply.status,
-    });
-    drop(st);
+    if clicked {
+        // The click reaches the bot's shard before the bot hears back from this call, as can
+        // happen on Discord.
+        tokio::time::sleep(CLICK_HEAD_START).await;
+    }
 
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match reply.body {
@@ -207,30 +218,6 @@ fn fill_option_descriptions(options: &mut Value) {
     }
 }
 
-/// Discord's two most common refusals for a message body: over 2000 characters (50035) and
-/// nothing to send (50006).
-pub(super) fn check_message_body(req: &Decoded, path: &[&str], require_any: bool) -> Option<Reply> {
-    let body = &req.payload;
-    let content = body["content"].as_str().unwrap_or_default();
-    if content.chars().count() > 2000 {
-        return Some(Reply {
-            status: 400,
-            body: Some(models::content_too_long(path)),
-        });
-    }
-    let non_empty = |key: &str| body[key].as_array().is_some_and(|a| !a.is_empty());
-    let has_anything = !content.is_empty()
-        || ["embeds", "components", "sticker_ids", "attachments"]
-            .iter()
-            .any(|k| non_empty(k))
-        || !req.files.is_empty()
-        || body.get("poll").is_some_and(|p| !p.is_null());
-    if require_any && !has_anything {
-        return Some(Reply::error(400, 50006, "Cannot send an empty message"));
-    }
-    None
-}
-
 pub(super) fn attachments(st: &mut State, req: &Decoded) -> Vec<Value> {
     let mut list = Vec::new();
     for file in &req.files {
@@ -254,7 +241,7 @@ fn guild_route(st: &State, guild_id: u64, rest: &[&str]) -> Reply {
         roles
     };
     match rest {
-        [] => Reply::ok(models::guild(guild_id, roles())),
+        [] => Reply::ok(models::guild(guild_id, roles(), st.premium_tier(guild_id))),
         ["roles"] => Reply::ok(Value::Array(roles())),
         ["channels"] => {
             let specs = st.channels.values().filter(|c| c.guild_id == guild_id);

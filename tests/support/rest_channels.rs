@@ -3,19 +3,25 @@
 use serde_json::{json, Value};
 
 use super::fake_discord::{ChannelKind, ChannelSpec, FakeDiscord};
+use super::limits::{refusal, MessageRules};
 use super::models::{self, NewMessage, EPHEMERAL};
 use super::multipart::Decoded;
-use super::rest::{attachments, check_message_body, Reply};
+use super::rest::{attachments, Reply};
 use super::state::State;
 
 /// Unregistered channels are accepted (no guild id then), so a test only registers channels
 /// whose GET or GUILD_CREATE it needs.
 pub(super) fn create_message(st: &mut State, channel_id: u64, req: &Decoded) -> Reply {
-    if let Some(refusal) = check_message_body(req, &["content"], true) {
+    let guild_id = st.channels.get(&channel_id).map(|c| c.guild_id);
+    let rules = MessageRules {
+        at: &[],
+        require_any: true,
+        upload_limit: st.upload_limit_in(guild_id),
+    };
+    if let Some(refusal) = refusal(req, &rules) {
         return refusal;
     }
     let id = st.new_id();
-    let guild_id = st.channels.get(&channel_id).map(|c| c.guild_id);
     let attachments = attachments(st, req);
     let new = NewMessage {
         id,
@@ -99,6 +105,14 @@ pub(super) fn stored_message(
         st.messages.retain(|m| m["id"] != id.as_str());
         return Reply::no_content();
     }
+    let Some(guild_id) = st.message_mut(message_id).map(|m| m["guild_id"].clone()) else {
+        return Reply::error(404, 10008, "Unknown Message");
+    };
+    let rules = MessageRules {
+        at: &[],
+        require_any: false,
+        upload_limit: st.upload_limit_in(guild_id.as_str().and_then(|g| g.parse().ok())),
+    };
     let new_attachments = attachments(st, req);
     let Some(message) = st.message_mut(message_id) else {
         return Reply::error(404, 10008, "Unknown Message");
@@ -106,7 +120,7 @@ pub(super) fn stored_message(
     match method {
         "GET" => Reply::ok(message.clone()),
         "PATCH" => {
-            if let Some(refusal) = check_message_body(req, &["content"], false) {
+            if let Some(refusal) = refusal(req, &rules) {
                 return refusal;
             }
             models::apply_edit(message, &req.payload, new_attachments);

@@ -4,9 +4,10 @@
 use serde_json::json;
 
 use super::fake_discord::FakeDiscord;
+use super::limits::{refusal, MessageRules};
 use super::models::{self, NewMessage, EPHEMERAL, LOADING};
 use super::multipart::Decoded;
-use super::rest::{attachments, check_message_body, Reply};
+use super::rest::{attachments, Reply};
 use super::state::{InteractionRecord, State};
 
 pub(super) fn callback(st: &mut State, interaction_id: u64, token: &str, req: &Decoded) -> Reply {
@@ -30,7 +31,12 @@ pub(super) fn callback(st: &mut State, interaction_id: u64, token: &str, req: &D
         files: req.files.clone(),
         multipart: req.multipart,
     };
-    if let Some(refusal) = check_message_body(&data, &["data", "content"], kind == 4) {
+    let rules = MessageRules {
+        at: &["data"],
+        require_any: kind == 4,
+        upload_limit: st.upload_limit_in(record.guild_id),
+    };
+    if let Some(refusal) = refusal(&data, &rules) {
         return refusal;
     }
 
@@ -106,7 +112,13 @@ pub(super) fn followup(
     if method != "POST" {
         return Reply::not_found();
     }
-    if let Some(refusal) = check_message_body(req, &["content"], true) {
+    let guild_id = acknowledged_interaction(st, app, token).and_then(|i| i.guild_id);
+    let rules = MessageRules {
+        at: &[],
+        require_any: true,
+        upload_limit: st.upload_limit_in(guild_id),
+    };
+    if let Some(refusal) = refusal(req, &rules) {
         return refusal;
     }
     let new_id = st.new_id();

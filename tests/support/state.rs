@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::fake_discord::{ChannelSpec, RecordedRequest};
+use super::limits::upload_limit;
 use super::models;
+use super::payloads::{component_click, Caller};
 
 /// What the fake remembers about an INTERACTION_CREATE it dispatched.
 pub(super) struct InteractionRecord {
@@ -27,6 +29,13 @@ pub(super) struct InteractionRecord {
     pub component_message_id: Option<u64>,
 }
 
+/// A click the fake makes itself on the first bot message that carries a button with `label`,
+/// before the bot hears back from the call that posted it.
+pub(super) struct PendingClick {
+    pub caller: Caller,
+    pub label: String,
+}
+
 #[derive(Default)]
 pub(super) struct GatewayState {
     pub seq: u64,
@@ -41,6 +50,8 @@ pub(super) struct State {
     pub port: u16,
     pub requests: Vec<RecordedRequest>,
     pub guilds: Vec<u64>,
+    /// guild → boost tier (0 when unset), as in GUILD_CREATE and `GET /guilds/{g}`.
+    pub premium_tiers: HashMap<u64, u8>,
     pub channels: BTreeMap<u64, ChannelSpec>,
     /// Every message in every channel, oldest first (bot messages and dispatched user ones).
     pub messages: Vec<Value>,
@@ -55,6 +66,9 @@ pub(super) struct State {
     pub next_id: u64,
     /// How long after dispatch an interaction callback is still accepted (Discord: 3 s).
     pub interaction_deadline: Duration,
+    pub pending_click: Option<PendingClick>,
+    /// Interaction ids of the clicks made for `pending_click`, in order.
+    pub made_clicks: Vec<u64>,
     pub gateway: GatewayState,
 }
 
@@ -69,6 +83,7 @@ impl State {
             port,
             requests: Vec::new(),
             guilds: Vec::new(),
+            premium_tiers: HashMap::new(),
             channels: BTreeMap::new(),
             messages: Vec::new(),
             interactions: HashMap::new(),
@@ -78,6 +93,8 @@ impl State {
             last_commands: Value::Null,
             next_id: ((now_ms - discord_epoch_ms) as u64) << 22,
             interaction_deadline: Duration::from_secs(3),
+            pending_click: None,
+            made_clicks: Vec::new(),
             gateway: GatewayState::default(),
         }
     }
@@ -87,6 +104,15 @@ impl State {
     pub fn new_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    pub fn premium_tier(&self, guild_id: u64) -> u8 {
+        self.premium_tiers.get(&guild_id).copied().unwrap_or(0)
+    }
+
+    /// The upload limit of a message in `guild_id` (outside servers: the base limit).
+    pub fn upload_limit_in(&self, guild_id: Option<u64>) -> usize {
+        upload_limit(guild_id.map_or(0, |g| self.premium_tier(g)))
     }
 
     pub fn message_mut(&mut self, id: u64) -> Option<&mut Value> {
@@ -125,6 +151,10 @@ impl State {
     /// Fills in what Discord adds itself: an interaction's `channel` object (poise looks at its
     /// type to tell threads apart).
     pub fn enrich(&self, event: &str, mut data: Value) -> Value {
+        if event == "INTERACTION_CREATE" {
+            let guild_id = data["guild_id"].as_str().and_then(|g| g.parse().ok());
+            data["attachment_size_limit"] = json!(self.upload_limit_in(guild_id));
+        }
         if event == "INTERACTION_CREATE" && data.get("channel").is_none() {
             let channel_id = data["channel_id"]
                 .as_str()
@@ -176,6 +206,50 @@ impl State {
             _ => {}
         }
     }
+}
+
+impl State {
+    /// Makes the pending click if a bot message now carries its button; true if it did.
+    pub fn make_pending_click(&mut self) -> bool {
+        let Some(label) = self.pending_click.as_ref().map(|p| p.label.clone()) else {
+            return false;
+        };
+        let bot = super::fake_discord::FakeDiscord::BOT_USER_ID.to_string();
+        let found = self.messages.iter().find_map(|m| {
+            let custom_id = (m["author"]["id"] == bot.as_str())
+                .then(|| button_id(m, &label))
+                .flatten()?;
+            Some((m.clone(), custom_id))
+        });
+        let Some((message, custom_id)) = found else {
+            return false;
+        };
+        let pending = self.pending_click.take().expect("checked above");
+        let id = |v: &Value| v.as_str().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+        let (guild, channel) = (id(&message["guild_id"]), id(&message["channel_id"]));
+        let interaction_id = self.new_id();
+        let click = component_click(
+            interaction_id,
+            guild,
+            channel,
+            &pending.caller,
+            &custom_id,
+            message,
+        );
+        let click = self.enrich("INTERACTION_CREATE", click);
+        self.observe_dispatch("INTERACTION_CREATE", &click);
+        self.made_clicks.push(interaction_id);
+        self.send_dispatch("INTERACTION_CREATE", click)
+    }
+}
+
+/// The `custom_id` of the button labelled `label` in a message's components.
+fn button_id(message: &Value, label: &str) -> Option<String> {
+    let rows = message["components"].as_array()?;
+    rows.iter()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        .find(|c| c["type"] == 2 && c["label"] == label)
+        .and_then(|c| c["custom_id"].as_str().map(str::to_string))
 }
 
 pub(super) struct Shared {

@@ -168,7 +168,10 @@ mod tests {
         for file in &all {
             assert!(file.len() <= max, "{} bytes", file.len());
             let mut reader = csv::Reader::from_reader(file.as_slice());
-            assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), COLUMNS);
+            assert_eq!(
+                reader.headers().unwrap().iter().collect::<Vec<_>>(),
+                COLUMNS
+            );
             for record in reader.records() {
                 ids.push(record.unwrap()[0].parse::<i64>().unwrap());
             }

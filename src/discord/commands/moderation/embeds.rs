@@ -68,9 +68,10 @@ impl EmbedText {
 
     /// Each text with the cap Discord sets for its kind.
     fn texts_mut(&mut self) -> impl Iterator<Item = (&mut String, usize)> {
-        let fields = self.fields.iter_mut().flat_map(|(name, value, _)| {
-            [(name, FIELD_NAME_CHARS), (value, FIELD_VALUE_CHARS)]
-        });
+        let fields = self
+            .fields
+            .iter_mut()
+            .flat_map(|(name, value, _)| [(name, FIELD_NAME_CHARS), (value, FIELD_VALUE_CHARS)]);
         std::iter::once((&mut self.title, TITLE_CHARS))
             .chain(fields)
             .chain(std::iter::once((&mut self.footer, FOOTER_CHARS)))

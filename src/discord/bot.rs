@@ -264,7 +264,7 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
         } => {
             // Never the author: poise's own handler would log their name.
             tracing::error!(command = %ctx.command().qualified_name, %error, "command failed");
-            let apology = super::commands::ephemeral_text(
+            let apology = super::reply::ephemeral_text(
                 "Sorry, something went wrong on my side and I couldn't finish that. Please try again in a moment.",
             );
             if let Err(error) = ctx.send(apology).await {

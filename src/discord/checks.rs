@@ -5,7 +5,7 @@
 //! tree, parent first (`dispatch/common.rs`, `check_permissions_and_cooldown`),
 //! so each subcommand is covered without repeating them.
 
-use super::commands::ephemeral_text;
+use super::reply::ephemeral_text;
 use super::{Context, Error};
 use crate::store::StoreError;
 use poise::serenity_prelude::{Permissions, RoleId};

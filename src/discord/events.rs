@@ -1,8 +1,7 @@
 //! Gateway events: plain messages in support channels and their threads.
 
 use super::answer::{admit, respond_to_member, Answer, BusyNotice, Incoming};
-use super::commands::SLOW_DOWN;
-use super::reply::{reply_chunks, send_in_channel, BUSY};
+use super::reply::{reply_chunks, send_in_channel, BUSY, SLOW_DOWN};
 use super::threads::{support_thread_parent, thread_history};
 use super::{Data, Error};
 use crate::pipeline::Member;

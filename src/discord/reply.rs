@@ -3,6 +3,7 @@
 
 use super::split::{split_message, DISCORD_MESSAGE_LIMIT};
 use poise::serenity_prelude as serenity;
+use poise::CreateReply;
 use serenity::{ChannelId, CreateAllowedMentions, CreateMessage, Http, Message, MessageId};
 
 /// Shown under every reply (Discord's small "-#" subtext line).
@@ -11,6 +12,17 @@ pub const FOOTER: &str =
 
 /// Told once to a member whose message waits in a long queue for the model.
 pub const BUSY: &str = "Many people are talking to me right now. I have your message, and I'll answer as soon as I can.";
+
+/// Told (once a minute) to a member who sends faster than the rate limit.
+pub const SLOW_DOWN: &str = "You're sending messages faster than I can give each one real attention. Please take a breath and try again in a minute; I'll still be here.";
+
+/// A private reply that pings nobody.
+pub fn ephemeral_text(text: &str) -> CreateReply {
+    CreateReply::default()
+        .content(text)
+        .ephemeral(true)
+        .allowed_mentions(no_mentions())
+}
 
 /// Allowed mentions with nothing in them: no text the model writes can
 /// ping a person, a role, @everyone or @here.

@@ -2,7 +2,7 @@
 
 use crate::chain::Therapy;
 use crate::discord::answer::{admit, respond_to_member, Answer, BusyNotice, Incoming};
-use crate::discord::reply::{no_mentions, reply_chunks, BUSY};
+use crate::discord::reply::{ephemeral_text, no_mentions, reply_chunks, BUSY, SLOW_DOWN};
 use crate::discord::{Context, Error};
 use crate::safety::crisis;
 use crate::store::Source;
@@ -162,12 +162,3 @@ async fn apologise_privately(ctx: Context<'_>, answer: &Answer) -> Result<(), Er
 }
 
 const RESTARTING: &str = "I'm restarting right now. Please try again in a minute.";
-
-pub const SLOW_DOWN: &str = "You're sending messages faster than I can give each one real attention. Please take a breath and try again in a minute; I'll still be here.";
-
-pub fn ephemeral_text(text: &str) -> CreateReply {
-    CreateReply::default()
-        .content(text)
-        .ephemeral(true)
-        .allowed_mentions(no_mentions())
-}

@@ -5,8 +5,6 @@ mod coe;
 mod moderation;
 mod privacy;
 
-pub use coe::{ephemeral_text, SLOW_DOWN};
-
 use super::{Data, Error};
 
 pub fn all() -> Vec<poise::Command<Data, Error>> {

@@ -307,13 +307,22 @@ async fn locked_database() {
         };
         let (options, resolved) = (invocation.options.clone(), invocation.resolved.clone());
         let command = invocation.command;
+        let dispatched = Instant::now();
         let id = bot
             .slash_resolved(&caller, (GUILD, GENERAL), command, options, resolved)
             .await;
-        sent.push((id, invocation));
+        sent.push((id, invocation, dispatched));
     }
-    for (id, invocation) in &sent {
+    // Printed for BENCHMARKS.md (`--nocapture`): the time to Discord's acknowledgement.
+    let mut slowest = Duration::ZERO;
+    for (id, invocation, dispatched) in &sent {
         let callback = bot.callback(*id).await;
+        let acknowledged = callback.at.duration_since(*dispatched);
+        slowest = slowest.max(acknowledged);
+        println!(
+            "locked database: {} {} acknowledged in {acknowledged:?}",
+            invocation.command, invocation.options
+        );
         let what = format!("{} {}", invocation.command, invocation.options);
         assert_eq!(
             callback.status, 204,
@@ -324,6 +333,7 @@ async fn locked_database() {
         let apologized = content(&answer).starts_with(APOLOGY);
         assert_eq!(apologized, invocation.writes, "{what}: {:#}", answer.body);
     }
+    println!("locked database: slowest acknowledgement {slowest:?} of {}", sent.len());
     drop(lock);
     bot.finish().await;
 }

@@ -177,6 +177,7 @@ async fn run() {
 /// The store write on its own, with the row the pipeline writes for a CBT reply.
 async fn store_writes(pipeline: &Pipeline, runs: usize) -> Vec<f64> {
     let row = NewInteraction {
+        started_at: chrono::Utc::now(),
         guild_id: Some(1),
         source: Source::Slash,
         user_key: pipeline.user_key(&Member::Discord(42)),

@@ -56,6 +56,7 @@ fn synthetic(i: usize) -> (u64, NewInteraction) {
         "Distortion: overgeneralization from one setback to everything.".to_string(),
     ];
     let row = NewInteraction {
+        started_at: chrono::Utc::now(),
         guild_id: Some(4_000 + (i % 3) as u64),
         source: if i.is_multiple_of(2) {
             Source::Slash

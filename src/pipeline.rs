@@ -347,17 +347,19 @@ impl Pipeline {
     }
 
     /// Writes the anonymized row. A storage failure is logged, never shown
-    /// to the member: they still get their reply.
+    /// to the member: they still get their reply. The store refuses the
+    /// row of a member who opted out or asked to be forgotten while the
+    /// model was still working on their message.
     async fn record(&self, request: &Request<'_>, response: &Response) -> Option<i64> {
+        // `latency_ms` is rounded down: one millisecond more puts the start
+        // at or before the message's arrival, never after a forget.
+        let started_at =
+            chrono::Utc::now() - chrono::TimeDelta::milliseconds(response.latency_ms as i64 + 1);
         let user_key = self.user_key(&request.member);
-        // Asked again just before writing: a member may opt out while the
-        // model is still working on their message.
-        if self.store.is_opted_out(&user_key).await.unwrap_or(true) {
-            return None;
-        }
         let keep_reasoning =
             self.store_reasoning && request.therapy.reasons() && !response.reasoning.is_empty();
         let row = NewInteraction {
+            started_at,
             guild_id: request.guild_id,
             source: request.source,
             user_key,
@@ -374,7 +376,7 @@ impl Pipeline {
             completion_tokens: response.completion_tokens,
         };
         match self.store.record_interaction(&row).await {
-            Ok(id) => Some(id),
+            Ok(id) => id,
             Err(error) => {
                 tracing::error!(%error, "could not record interaction");
                 None

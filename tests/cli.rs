@@ -336,6 +336,7 @@ async fn report_summarizes_recorded_rows_without_user_keys() {
         (2, Some(Strategy::Interpretation)),
     ] {
         let row = NewInteraction {
+            started_at: chrono::Utc::now(),
             guild_id: Some(guild),
             source: Source::Channel,
             user_key: "secret-user-key-abc".into(),

@@ -1,6 +1,7 @@
 //! The SQLite store on real files: migrations, privacy operations,
 //! reviews, summaries and guild settings.
 
+use chrono::Utc;
 use coe_bot::chain::{Strategy, Therapy};
 use coe_bot::store::{GuildSetting, NewInteraction, Outcome, Source, Store, SummaryScope, Verdict};
 
@@ -11,8 +12,15 @@ async fn fresh() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// Records a row the store must accept; returns its id.
+async fn record(store: &Store, row: &NewInteraction) -> i64 {
+    let id = store.record_interaction(row).await.unwrap();
+    id.expect("the row was refused")
+}
+
 fn row(guild: u64, user_key: &str, therapy: Therapy, strategy: Option<Strategy>) -> NewInteraction {
     NewInteraction {
+        started_at: Utc::now(),
         guild_id: Some(guild),
         source: Source::Channel,
         user_key: user_key.into(),
@@ -43,6 +51,7 @@ async fn migrations_create_every_table_on_a_fresh_file() {
     .await
     .unwrap();
     for table in [
+        "forgotten",
         "guild_settings",
         "interactions",
         "opt_outs",
@@ -66,10 +75,7 @@ async fn reopening_a_migrated_file_keeps_its_rows() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("coe.db").display());
     let store = Store::open(&url).await.unwrap();
-    store
-        .record_interaction(&row(1, "k", Therapy::Cbt, None))
-        .await
-        .unwrap();
+    record(&store, &row(1, "k", Therapy::Cbt, None)).await;
     store.close().await;
     let again = Store::open(&url).await.unwrap();
     assert_eq!(
@@ -81,10 +87,11 @@ async fn reopening_a_migrated_file_keeps_its_rows() {
 #[tokio::test]
 async fn reasoning_is_redacted_before_it_is_written() {
     let (_dir, store) = fresh().await;
-    store
-        .record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)))
-        .await
-        .unwrap();
+    record(
+        &store,
+        &row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)),
+    )
+    .await;
     let stored: String = sqlx::query_scalar("SELECT reasoning FROM interactions")
         .fetch_one(store.pool())
         .await
@@ -97,18 +104,9 @@ async fn reasoning_is_redacted_before_it_is_written() {
 #[tokio::test]
 async fn forget_deletes_every_row_of_that_key_only() {
     let (_dir, store) = fresh().await;
-    let mine = store
-        .record_interaction(&row(1, "me", Therapy::Cbt, None))
-        .await
-        .unwrap();
-    store
-        .record_interaction(&row(1, "me", Therapy::Dbt, None))
-        .await
-        .unwrap();
-    let theirs = store
-        .record_interaction(&row(1, "them", Therapy::Cbt, None))
-        .await
-        .unwrap();
+    let mine = record(&store, &row(1, "me", Therapy::Cbt, None)).await;
+    record(&store, &row(1, "me", Therapy::Dbt, None)).await;
+    let theirs = record(&store, &row(1, "them", Therapy::Cbt, None)).await;
     assert!(store
         .add_review(1, mine, "mod", Verdict::Concern, Some("n"))
         .await
@@ -147,14 +145,16 @@ async fn opt_out_and_in_are_idempotent() {
 #[tokio::test]
 async fn retention_purges_old_reasoning_and_keeps_labels() {
     let (_dir, store) = fresh().await;
-    let old = store
-        .record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Interpretation)))
-        .await
-        .unwrap();
-    let new = store
-        .record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)))
-        .await
-        .unwrap();
+    let old = record(
+        &store,
+        &row(1, "k", Therapy::Cbt, Some(Strategy::Interpretation)),
+    )
+    .await;
+    let new = record(
+        &store,
+        &row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)),
+    )
+    .await;
     sqlx::query("UPDATE interactions SET created_at = '2020-01-01T00:00:00.000Z' WHERE id = ?")
         .bind(old)
         .execute(store.pool())
@@ -166,6 +166,11 @@ async fn retention_purges_old_reasoning_and_keeps_labels() {
     let new_row = rows.iter().find(|r| r.id == new).unwrap();
     assert!(old_row.reasoning.is_empty());
     assert_eq!(
+        old_row.emotion, None,
+        "the model's free-text emotion goes too"
+    );
+    assert_eq!(new_row.emotion.as_deref(), Some("sadness"));
+    assert_eq!(
         old_row.strategy.as_deref(),
         Some("interpretation"),
         "labels stay"
@@ -174,12 +179,27 @@ async fn retention_purges_old_reasoning_and_keeps_labels() {
 }
 
 #[tokio::test]
-async fn reviews_and_reads_stay_inside_their_guild() {
+async fn review_notes_are_redacted_before_they_are_written() {
     let (_dir, store) = fresh().await;
-    let other_guilds = store
-        .record_interaction(&row(2, "k", Therapy::Cbt, None))
+    let id = record(&store, &row(1, "k", Therapy::Cbt, None)).await;
+    let note = "asked <@123456789012345678> to call +44 7700 900123, see https://example.com/x";
+    assert!(store
+        .add_review(1, id, "mod", Verdict::Concern, Some(note))
+        .await
+        .unwrap());
+    let stored: String = sqlx::query_scalar("SELECT note FROM reviews")
+        .fetch_one(store.pool())
         .await
         .unwrap();
+    for secret in ["123456789012345678", "7700 900123", "example.com"] {
+        assert!(!stored.contains(secret), "{secret} kept in {stored}");
+    }
+}
+
+#[tokio::test]
+async fn reviews_and_reads_stay_inside_their_guild() {
+    let (_dir, store) = fresh().await;
+    let other_guilds = record(&store, &row(2, "k", Therapy::Cbt, None)).await;
     assert!(!store
         .add_review(1, other_guilds, "mod", Verdict::Ok, None)
         .await
@@ -199,10 +219,7 @@ async fn reviews_and_reads_stay_inside_their_guild() {
 async fn paging_walks_back_through_older_rows() {
     let (_dir, store) = fresh().await;
     for _ in 0..7 {
-        store
-            .record_interaction(&row(1, "k", Therapy::Pct, None))
-            .await
-            .unwrap();
+        record(&store, &row(1, "k", Therapy::Pct, None)).await;
     }
     let first = store.recent_interactions(1, 3, None).await.unwrap();
     let ids: Vec<i64> = first.iter().map(|r| r.id).collect();
@@ -217,25 +234,21 @@ async fn paging_walks_back_through_older_rows() {
 #[tokio::test]
 async fn summaries_count_strategies_outcomes_and_verdicts_per_therapy() {
     let (_dir, store) = fresh().await;
-    let a = store
-        .record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)))
-        .await
-        .unwrap();
-    store
-        .record_interaction(&row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)))
-        .await
-        .unwrap();
-    store
-        .record_interaction(&row(1, "k", Therapy::Cbt, None))
-        .await
-        .unwrap();
+    let a = record(
+        &store,
+        &row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)),
+    )
+    .await;
+    record(
+        &store,
+        &row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)),
+    )
+    .await;
+    record(&store, &row(1, "k", Therapy::Cbt, None)).await;
     let mut crisis = row(1, "k", Therapy::Base, None);
     crisis.outcome = Outcome::Crisis;
-    store.record_interaction(&crisis).await.unwrap();
-    store
-        .record_interaction(&row(2, "k", Therapy::Rt, None))
-        .await
-        .unwrap();
+    record(&store, &crisis).await;
+    record(&store, &row(2, "k", Therapy::Rt, None)).await;
     store
         .add_review(1, a, "mod", Verdict::Concern, None)
         .await
@@ -317,12 +330,7 @@ async fn concurrent_writes_share_commits_and_each_gets_its_own_id() {
     let (_dir, store) = fresh().await;
     let writes = (0..300).map(|i| {
         let store = store.clone();
-        async move {
-            store
-                .record_interaction(&row(1, &format!("k{i}"), Therapy::Cbt, None))
-                .await
-                .unwrap()
-        }
+        async move { record(&store, &row(1, &format!("k{i}"), Therapy::Cbt, None)).await }
     });
     let mut ids = futures::future::join_all(writes).await;
     ids.sort();

@@ -25,33 +25,35 @@ pub struct ChainOutput {
     pub reply: String,
 }
 
+/// Why an answer could not be read, by its shape alone: the answer may
+/// quote the member, so no error carries any of its text into the logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
-    #[error("the answer holds no JSON object")]
-    NoJson,
-    #[error("the JSON object has no reply")]
-    NoReply,
+    #[error("the answer ({chars} characters) holds no JSON object")]
+    NoJson { chars: usize },
+    #[error("no JSON object of the answer ({chars} characters, {objects} objects) has a non-empty reply field")]
+    NoReply { chars: usize, objects: usize },
 }
 
 static TRAILING_COMMA: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r",(\s*[}\]])").expect("valid regex"));
 
 pub fn parse_output(raw: &str) -> Result<ChainOutput, ParseError> {
-    let raw = &raw[..raw.floor_char_boundary(MAX_ANSWER_BYTES)];
-    let mut saw_object = false;
-    for (start, _) in raw.match_indices('{').take(MAX_CANDIDATES) {
-        let Some(object) = first_object(&raw[start..]) else {
+    let read = &raw[..raw.floor_char_boundary(MAX_ANSWER_BYTES)];
+    let mut objects = 0;
+    for (start, _) in read.match_indices('{').take(MAX_CANDIDATES) {
+        let Some(object) = first_object(&read[start..]) else {
             continue;
         };
-        saw_object = true;
+        objects += 1;
         if let Some(output) = from_object(&object) {
             return Ok(output);
         }
     }
-    Err(if saw_object {
-        ParseError::NoReply
-    } else {
-        ParseError::NoJson
+    let chars = raw.chars().count();
+    Err(match objects {
+        0 => ParseError::NoJson { chars },
+        _ => ParseError::NoReply { chars, objects },
     })
 }
 
@@ -203,24 +205,38 @@ mod tests {
 
     #[test]
     fn rejects_answers_without_a_reply() {
-        assert_eq!(
-            parse_output("I am sorry to hear that."),
-            Err(ParseError::NoJson)
-        );
-        assert_eq!(parse_output(""), Err(ParseError::NoJson));
-        assert_eq!(
-            parse_output("{\"reply\": \"unterminated"),
-            Err(ParseError::NoJson)
-        );
+        let no_json = |chars| Err(ParseError::NoJson { chars });
+        let no_reply = |chars, objects| Err(ParseError::NoReply { chars, objects });
+        assert_eq!(parse_output("I am sorry to hear that."), no_json(24));
+        assert_eq!(parse_output(""), no_json(0));
+        assert_eq!(parse_output("{\"reply\": \"unterminated"), no_json(23));
         assert_eq!(
             parse_output(r#"{"strategy": "exploration"}"#),
-            Err(ParseError::NoReply)
+            no_reply(27, 1)
         );
-        assert_eq!(
-            parse_output(r#"{"reply": "   "}"#),
-            Err(ParseError::NoReply)
-        );
-        assert_eq!(parse_output("[1, 2, 3]"), Err(ParseError::NoJson));
+        assert_eq!(parse_output(r#"{"reply": "   "}"#), no_reply(16, 1));
+        assert_eq!(parse_output("[1, 2, 3]"), no_json(9));
+    }
+
+    #[test]
+    fn errors_describe_the_answer_without_quoting_it() {
+        let marker = "MARKER-7f3a quoted member words";
+        for raw in [
+            format!("I hear you: {marker}"),
+            format!(r#"{{"emotion": "{marker}", "reply": ""}}"#),
+            format!(r#"{{"strategy": "{marker}"}} and {{"{marker}": 1}}"#),
+        ] {
+            let error = parse_output(&raw).unwrap_err();
+            let chars = raw.chars().count().to_string();
+            for shown in [
+                error.to_string(),
+                format!("{error:?}"),
+                super::super::ChainError::Parse(error.clone()).to_string(),
+            ] {
+                assert!(!shown.contains("MARKER"), "{shown}");
+                assert!(shown.contains(&chars), "the length is shown: {shown}");
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,9 @@ use crate::llm::{Call, LlmClient, LlmError};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
+/// Repair requests after an unreadable answer.
+const MAX_REPAIRS: u32 = 1;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
     #[error(transparent)]
@@ -37,39 +40,38 @@ pub async fn run_chain(
     message: &str,
 ) -> ChainRun {
     let started = Instant::now();
-    let mut run = ChainRun {
-        result: Err(ChainError::Parse(ParseError::NoJson)),
-        model: llm.config().model.clone(),
-        prompt_tokens: None,
-        completion_tokens: None,
-        elapsed: Duration::ZERO,
-    };
+    let mut model = llm.config().model.clone();
+    let (mut prompt_tokens, mut completion_tokens) = (None, None);
     let mut messages = build_messages(therapy, care, history, message);
-    for attempt in 0..2 {
+    let mut attempt = 0;
+    let result = loop {
         let completion = match llm.complete_with(&messages, response_format, call).await {
             Ok(completion) => completion,
-            Err(error) => {
-                run.result = Err(error.into());
-                break;
-            }
+            Err(error) => break Err(error.into()),
         };
-        run.model = completion.model;
-        run.prompt_tokens = sum(run.prompt_tokens, completion.prompt_tokens);
-        run.completion_tokens = sum(run.completion_tokens, completion.completion_tokens);
+        model = completion.model;
+        prompt_tokens = sum(prompt_tokens, completion.prompt_tokens);
+        completion_tokens = sum(completion_tokens, completion.completion_tokens);
         match parse_output(&completion.content) {
-            Ok(output) => {
-                run.result = Ok(output);
-                break;
-            }
+            Ok(output) => break Ok(output),
+            // The error gives the answer's shape only, never its words.
             Err(error) => {
                 tracing::warn!(attempt, %error, "unreadable chain answer");
-                run.result = Err(ChainError::Parse(error));
+                if attempt == MAX_REPAIRS {
+                    break Err(ChainError::Parse(error));
+                }
+                attempt += 1;
                 messages = repair_messages(messages, &completion.content);
             }
         }
+    };
+    ChainRun {
+        result,
+        model,
+        prompt_tokens,
+        completion_tokens,
+        elapsed: started.elapsed(),
     }
-    run.elapsed = started.elapsed();
-    run
 }
 
 fn sum(total: Option<u32>, more: Option<u32>) -> Option<u32> {

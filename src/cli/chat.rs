@@ -1,6 +1,6 @@
 //! `coe-bot chat`: the pipeline in a terminal.
 
-use crate::chain::{Therapy, Turn};
+use crate::chain::{Therapy, Turn, MAX_HISTORY_TURNS};
 use crate::config::Config;
 use crate::pipeline::{Member, Pipeline, Request, Response};
 use crate::store::{Outcome, Source};
@@ -11,6 +11,13 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 pub const DISCLOSURE: &str =
     "coe-bot is an AI peer-support companion, not a therapist or a crisis service.";
+
+/// Turns a conversation keeps (member and bot, oldest dropped first): more
+/// than the model is shown, so the pipeline's history checks see whole
+/// exchanges, but a long session's memory and per-message work stay flat.
+const MAX_CHAT_TURNS: usize = 20;
+// Whole exchanges are dropped, and the model still gets all it reads.
+const _: () = assert!(MAX_CHAT_TURNS.is_multiple_of(2) && MAX_CHAT_TURNS >= MAX_HISTORY_TURNS);
 
 #[derive(Debug, clap::Args)]
 pub struct ChatArgs {
@@ -70,14 +77,7 @@ pub async fn run(args: ChatArgs, (config, pipeline): (Config, Pipeline)) -> anyh
         }
         let response = session.say(&line, &history).await;
         print_response(&response, &args);
-        history.push(Turn {
-            from_member: true,
-            text: line,
-        });
-        history.push(Turn {
-            from_member: false,
-            text: response.reply,
-        });
+        remember(&mut history, line, response.reply);
     }
     pipeline.store().close().await;
     Ok(())
@@ -106,6 +106,21 @@ impl Session {
         };
         self.pipeline.respond(&request).await
     }
+}
+
+/// Adds one exchange to the conversation and forgets the oldest beyond
+/// [`MAX_CHAT_TURNS`].
+fn remember(history: &mut Vec<Turn>, message: String, reply: String) {
+    history.push(Turn {
+        from_member: true,
+        text: message,
+    });
+    history.push(Turn {
+        from_member: false,
+        text: reply,
+    });
+    let excess = history.len().saturating_sub(MAX_CHAT_TURNS);
+    history.drain(..excess);
 }
 
 fn print_response(response: &Response, args: &ChatArgs) {
@@ -150,4 +165,25 @@ fn print_response(response: &Response, args: &ChatArgs) {
         response.risk.tier,
         response.latency_ms
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_conversation_keeps_only_its_latest_exchanges() {
+        let mut history = Vec::new();
+        for i in 0..100 {
+            remember(&mut history, format!("message {i}"), format!("reply {i}"));
+        }
+        assert_eq!(history.len(), MAX_CHAT_TURNS);
+        let oldest = 100 - MAX_CHAT_TURNS / 2;
+        assert!(history[0].from_member);
+        assert_eq!(history[0].text, format!("message {oldest}"));
+        assert_eq!(history[MAX_CHAT_TURNS - 1].text, "reply 99");
+        assert!(history
+            .chunks(2)
+            .all(|pair| pair[0].from_member && !pair[1].from_member));
+    }
 }

@@ -1,6 +1,7 @@
 //! Evaluation over EPITOME-format data.
 
 pub mod dataset;
+mod files;
 pub mod judge;
 pub mod metrics;
 pub mod models;

@@ -7,6 +7,7 @@ mod judging;
 mod prepare;
 
 use super::dataset::{self, DatasetError, EvalItem, Index, TieRule};
+use super::files::{create_out_dir, selected_items, write_reports};
 use super::metrics::DEFAULT_RESAMPLES;
 use super::models::ModelsError;
 use super::report::{self, ModelReport, Report, RunInfo, TherapyResult};
@@ -150,8 +151,7 @@ pub async fn run_eval(
     };
     let run_json = serde_json::to_string(&report.run).expect("serializable");
     store.finish_eval_run(&report.run.run_id, &run_json).await?;
-    write_reports(&report, &options.out)?;
-    Ok(report)
+    write_reports(report, options.out.clone()).await
 }
 
 /// Pass 1 over the dataset, off the runtime: a large file takes seconds.
@@ -168,7 +168,7 @@ async fn scan(info: &RunInfo) -> Result<Index, EvalError> {
 /// What every model's calls share.
 #[derive(Clone, Copy)]
 struct Context<'a> {
-    index: &'a Index,
+    index: &'a Arc<Index>,
     therapies: &'a [Therapy],
     response_format: Option<&'a Value>,
     store: &'a Store,
@@ -186,19 +186,22 @@ async fn run_model(model: &Model, cx: Context<'_>) -> Result<(), EvalError> {
     let errors = AtomicUsize::new(0);
     // The gate is reported, not obeyed: the evaluation measures the chain
     // on every seeker post. Judged once per post, not once per therapy.
-    let pending = cx.index.selected()?.flat_map(|item| match item {
-        Ok(item) => {
-            let flagged = crisis::assess(&item.seeker_post).tier == Tier::Crisis;
-            let shared = Arc::new((item, flagged));
-            cx.therapies
-                .iter()
-                .filter(|&&t| !finished.contains(&(shared.0.item_id.clone(), t)))
-                .map(|&t| Ok((shared.clone(), t)))
-                .collect::<Vec<_>>()
-        }
-        Err(error) => vec![Err(error)],
+    let pending = selected_items(cx.index.clone()).flat_map(|item| {
+        let work = match item {
+            Ok(item) => {
+                let flagged = crisis::assess(&item.seeker_post).tier == Tier::Crisis;
+                let shared = Arc::new((item, flagged));
+                cx.therapies
+                    .iter()
+                    .filter(|&&t| !finished.contains(&(shared.0.item_id.clone(), t)))
+                    .map(|&t| Ok((shared.clone(), t)))
+                    .collect::<Vec<_>>()
+            }
+            Err(error) => vec![Err(error)],
+        };
+        futures::stream::iter(work)
     });
-    futures::stream::iter(pending)
+    pending
         .map(|work| async {
             let (item, therapy) = work?;
             let (item, flagged) = &*item;
@@ -239,10 +242,7 @@ async fn finish_models(
     out: &Path,
     seed: u64,
 ) -> Result<Vec<ModelReport>, EvalError> {
-    std::fs::create_dir_all(out).map_err(|source| EvalError::Output {
-        path: out.to_path_buf(),
-        source,
-    })?;
+    create_out_dir(out.to_path_buf()).await?;
     let mut reports = Vec::with_capacity(models.len());
     for model in models {
         let csv = match models.len() {
@@ -345,13 +345,4 @@ fn progress_bar(visible: bool) -> ProgressBar {
     );
     bar.set_message("0 errors");
     bar
-}
-
-fn write_reports(report: &Report, out: &Path) -> Result<(), EvalError> {
-    report::write_json(report, &out.join("report.json"))?;
-    let html_path = out.join("report.html");
-    std::fs::write(&html_path, report::html(report)).map_err(|source| EvalError::Output {
-        path: html_path,
-        source,
-    })
 }

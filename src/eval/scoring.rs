@@ -2,6 +2,7 @@
 //! each reply, writes items.csv and gathers the labels every table needs.
 
 use super::dataset::seeker_id_of;
+use super::files::ItemsCsv;
 use super::judge::Judge;
 use super::metrics::{agreement, bootstrap_ci, compute, Agreement, Intervals, Metrics};
 use crate::chain::{Strategy, Therapy};
@@ -99,8 +100,7 @@ pub async fn score_run(
         path: csv_path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::create(csv_path).map_err(io)?;
-    let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    let mut csv = ItemsCsv::create(csv_path.to_path_buf()).await.map_err(io)?;
     let mut labels: BTreeMap<Therapy, Labels> = BTreeMap::new();
     let mut rows = std::pin::pin!(store.eval_items(run_id).chunks(BATCH));
     while let Some(chunk) = rows.next().await {
@@ -108,14 +108,13 @@ pub async fn score_run(
         if let Some(judge) = judge {
             judge_missing(judge, store, run_id, &mut chunk).await?;
         }
-        for row in chunk {
-            writer.serialize(&row).map_err(|e| io(e.into()))?;
-            if row.outcome != EvalOutcome::LlmError {
-                labels.entry(row.therapy).or_default().add(&row);
-            }
+        let (more, chunk) = csv.write(chunk).await.map_err(io)?;
+        csv = more;
+        for row in chunk.iter().filter(|r| r.outcome != EvalOutcome::LlmError) {
+            labels.entry(row.therapy).or_default().add(row);
         }
     }
-    writer.flush().map_err(io)?;
+    csv.finish().await.map_err(io)?;
     let scores = labels
         .into_iter()
         .map(|(therapy, l)| (therapy, l.scores(judge.is_some(), resamples, seed)))

@@ -315,7 +315,11 @@ impl LlmClient {
                 LlmError::InvalidResponse(format!("body over {MAX_BODY_BYTES} bytes"))
             })?;
         let parsed: CompletionResponse =
-            serde_json::from_slice(&body).map_err(|e| LlmError::InvalidResponse(e.to_string()))?;
+            serde_json::from_slice(&body).map_err(|e| {
+                // serde's message can quote the body (model text): shape only.
+                let at = format!("line {}, column {}", e.line(), e.column());
+                LlmError::InvalidResponse(format!("unreadable JSON ({:?} at {at})", e.classify()))
+            })?;
         let content = parsed
             .choices
             .into_iter()

@@ -5,8 +5,10 @@ use super::redact::redact;
 use super::writer::Write;
 use crate::chain::{Strategy, Therapy};
 use crate::safety::risk::Risk;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use std::collections::{HashMap, HashSet};
 
 /// Which front door a message came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -71,6 +73,9 @@ impl Outcome {
 /// caller can forget it.
 #[derive(Debug, Clone)]
 pub struct NewInteraction {
+    /// When the member's message arrived: the row is refused if the member
+    /// asked to be forgotten since, while the reply was being written.
+    pub started_at: DateTime<Utc>,
     pub guild_id: Option<u64>,
     pub source: Source,
     pub user_key: String,
@@ -107,10 +112,15 @@ pub struct InteractionRow {
 }
 
 impl Store {
-    /// Records one row and returns its id once it is committed. Redaction
-    /// runs here, in the caller's task, so the single writer only writes.
+    /// Records one row and returns its id once it is committed, or `None`
+    /// when the store refused it: the member has opted out, or was
+    /// forgotten after `started_at`. Redaction runs here, in the caller's
+    /// task, so the single writer only writes.
     #[tracing::instrument(skip_all)]
-    pub async fn record_interaction(&self, row: &NewInteraction) -> Result<i64, StoreError> {
+    pub async fn record_interaction(
+        &self,
+        row: &NewInteraction,
+    ) -> Result<Option<i64>, StoreError> {
         let mut row = row.clone();
         if let Some(steps) = &mut row.reasoning {
             for step in steps.iter_mut() {
@@ -156,18 +166,44 @@ impl Store {
     }
 }
 
-/// One multi-row INSERT for the group-commit writer (rows already
-/// redacted); returns the new ids in the order of `rows`.
+/// Rows of a batch with distinct user keys, each with its position in the
+/// batch.
+pub(super) type KeyGroup<'a> = Vec<(usize, &'a NewInteraction)>;
+
+/// Splits a batch into groups of rows with distinct user keys, in order
+/// (nearly always one group): each group is one INSERT whose `RETURNING
+/// user_key` then names the row behind each new id.
+pub(super) fn distinct_key_groups<'a>(rows: &[&'a NewInteraction]) -> Vec<KeyGroup<'a>> {
+    let mut groups: Vec<(HashSet<&str>, KeyGroup<'a>)> = Vec::new();
+    for (index, &row) in rows.iter().enumerate() {
+        let key = row.user_key.as_str();
+        match groups.iter_mut().find(|(keys, _)| !keys.contains(key)) {
+            Some((keys, group)) => {
+                keys.insert(key);
+                group.push((index, row));
+            }
+            None => groups.push((HashSet::from([key]), vec![(index, row)])),
+        }
+    }
+    groups.into_iter().map(|(_, group)| group).collect()
+}
+
+/// One multi-row INSERT of rows with distinct user keys (already
+/// redacted) for the group-commit writer. The statement itself refuses
+/// the rows of opted-out members and of members forgotten since their
+/// message arrived, so no opt-out or forget can slip in between a check
+/// and the write. Returns `(position in the batch, new id)` of the rows
+/// written.
 pub(super) async fn insert_interactions(
     conn: &mut SqliteConnection,
-    rows: &[&NewInteraction],
-) -> Result<Vec<i64>, sqlx::Error> {
+    group: &[(usize, &NewInteraction)],
+) -> Result<Vec<(usize, i64)>, sqlx::Error> {
     let mut insert = QueryBuilder::<Sqlite>::new(
-        "INSERT INTO interactions (guild_id, source, user_key, therapy, prompt_version, model,
+        "WITH candidate (guild_id, source, user_key, therapy, prompt_version, model,
              emotion, strategy, reasoning, outcome, risk_tier, risk_layer, risk_score,
-             latency_ms, prompt_tokens, completion_tokens) ",
+             latency_ms, prompt_tokens, completion_tokens, started_at) AS (",
     );
-    insert.push_values(rows, |mut values, row| {
+    insert.push_values(group, |mut values, (_, row)| {
         let reasoning = row
             .reasoning
             .as_ref()
@@ -188,14 +224,39 @@ pub(super) async fn insert_interactions(
             .push_bind(row.risk.score.map(f64::from))
             .push_bind(row.latency_ms as i64)
             .push_bind(row.prompt_tokens.map(i64::from))
-            .push_bind(row.completion_tokens.map(i64::from));
+            .push_bind(row.completion_tokens.map(i64::from))
+            .push_bind(stored_time(row.started_at));
     });
-    insert.push(" RETURNING id");
-    // Ids are assigned in VALUES order while this transaction holds the
-    // write lock; RETURNING's output order is not promised, so sort.
-    let mut ids: Vec<i64> = insert.build_query_scalar().fetch_all(conn).await?;
-    ids.sort_unstable();
-    Ok(ids)
+    // A forget in the same millisecond as the message refuses the row too.
+    insert.push(
+        ")
+         INSERT INTO interactions (guild_id, source, user_key, therapy, prompt_version, model,
+             emotion, strategy, reasoning, outcome, risk_tier, risk_layer, risk_score,
+             latency_ms, prompt_tokens, completion_tokens)
+         SELECT guild_id, source, user_key, therapy, prompt_version, model,
+             emotion, strategy, reasoning, outcome, risk_tier, risk_layer, risk_score,
+             latency_ms, prompt_tokens, completion_tokens
+         FROM candidate c
+         WHERE NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.user_key = c.user_key)
+           AND NOT EXISTS (SELECT 1 FROM forgotten f
+                           WHERE f.user_key = c.user_key AND f.forgotten_at >= c.started_at)
+         RETURNING id, user_key",
+    );
+    let written: Vec<(i64, String)> = insert.build_query_as().fetch_all(conn).await?;
+    let position: HashMap<&str, usize> = group
+        .iter()
+        .map(|(index, row)| (row.user_key.as_str(), *index))
+        .collect();
+    Ok(written
+        .into_iter()
+        .filter_map(|(id, key)| Some((*position.get(key.as_str())?, id)))
+        .collect())
+}
+
+/// A time in the format of the tables' `strftime('%Y-%m-%dT%H:%M:%fZ')`
+/// defaults, so comparing the text compares the times.
+fn stored_time(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 fn interaction_row(row: &sqlx::sqlite::SqliteRow) -> InteractionRow {

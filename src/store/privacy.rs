@@ -34,7 +34,8 @@ impl Store {
     /// Deletes every row keyed to the member, in every table, in one
     /// transaction; returns how many rows went. An opt-out stays: it is
     /// the member's standing wish not to be recorded, and forgetting it
-    /// would start recording them again.
+    /// would start recording them again. The same transaction leaves a
+    /// tombstone, so a reply already in flight is not recorded afterwards.
     #[tracing::instrument(skip_all)]
     pub async fn forget(&self, user_key: &str) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -51,20 +52,25 @@ impl Store {
                 .await?
                 .rows_affected();
         }
+        sqlx::query("INSERT OR REPLACE INTO forgotten (user_key) VALUES (?)")
+            .bind(user_key)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(deleted)
     }
 
-    /// Clears free text older than `days`: reasoning, and moderators'
-    /// review notes. The anonymous labels stay for evaluation. Returns how
-    /// many rows were cleared.
+    /// Clears free text older than `days`: the model's reasoning and
+    /// emotion, and moderators' review notes. The anonymous labels stay for
+    /// evaluation. Returns how many rows were cleared.
     #[tracing::instrument(skip_all)]
     pub async fn purge_free_text(&self, days: u32) -> Result<u64, StoreError> {
         let cutoff = format!("-{days} days");
         let mut cleared = 0;
         for sql in [
-            "UPDATE interactions SET reasoning = NULL
-             WHERE reasoning IS NOT NULL AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)",
+            "UPDATE interactions SET reasoning = NULL, emotion = NULL
+             WHERE (reasoning IS NOT NULL OR emotion IS NOT NULL)
+               AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)",
             "UPDATE reviews SET note = NULL
              WHERE note IS NOT NULL AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)",
         ] {
@@ -74,14 +80,20 @@ impl Store {
                 .await?
                 .rows_affected();
         }
-        // Pauses that have ended say nothing any more: drop them too.
-        cleared += sqlx::query(
+        for sql in [
+            // Pauses that have ended say nothing any more: drop them too.
             "DELETE FROM paused_threads
              WHERE paused_until <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-        )
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+            // A tombstone only matters while a reply that began before the
+            // forget may still be written; no reply takes an hour.
+            "DELETE FROM forgotten
+             WHERE forgotten_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hours')",
+        ] {
+            cleared += sqlx::query(sql).execute(&self.pool).await?.rows_affected();
+        }
         Ok(cleared)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,8 +2,11 @@
 //! moderators (`/coe-mod stats`) and researchers (`coe-bot report`) read.
 
 use super::db::{Store, StoreError};
+use super::redact::redact;
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{Row, Sqlite};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -43,6 +46,7 @@ pub struct SummaryScope {
 impl Store {
     /// Stores a review if the interaction belongs to `guild_id`; returns
     /// false when it does not (so one guild cannot review another's rows).
+    /// The note is redacted here, like reasoning, so no caller can forget.
     #[tracing::instrument(skip_all)]
     pub async fn add_review(
         &self,
@@ -58,7 +62,7 @@ impl Store {
         )
         .bind(reviewer_key)
         .bind(verdict.as_str())
-        .bind(note)
+        .bind(note.map(redact))
         .bind(interaction_id)
         .bind(guild_id as i64)
         .execute(&self.pool)
@@ -69,30 +73,10 @@ impl Store {
     /// Per-therapy counts, in therapy order.
     #[tracing::instrument(skip_all)]
     pub async fn summarize(&self, scope: &SummaryScope) -> Result<Vec<TherapySummary>, StoreError> {
-        let filter = "(?1 IS NULL OR i.guild_id = ?1) AND (?2 IS NULL OR i.created_at >= ?2)";
-        let count = |sql: String| {
-            // Only the constant filter above is spliced in; values are bound.
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(scope.guild_id.map(|g| g as i64))
-                .bind(scope.since.clone())
-                .fetch_all(&self.pool)
-        };
-        let strategies = count(format!(
-            "SELECT i.therapy, COALESCE(i.strategy, 'unknown'), COUNT(*) FROM interactions i
-             WHERE {filter} AND i.outcome = 'replied' GROUP BY 1, 2 ORDER BY 1, 2"
-        ))
-        .await?;
-        let outcomes = count(format!(
-            "SELECT i.therapy, i.outcome, COUNT(*) FROM interactions i
-             WHERE {filter} GROUP BY 1, 2 ORDER BY 1, 2"
-        ))
-        .await?;
-        let verdicts = count(format!(
-            "SELECT i.therapy, r.verdict, COUNT(*) FROM reviews r
-             JOIN interactions i ON i.id = r.interaction_id
-             WHERE {filter} GROUP BY 1, 2 ORDER BY 1, 2"
-        ))
-        .await?;
+        let [strategies, outcomes, verdicts] = summary_queries(scope);
+        let strategies = bind_scope(strategies, scope).fetch_all(&self.pool).await?;
+        let outcomes = bind_scope(outcomes, scope).fetch_all(&self.pool).await?;
+        let verdicts = bind_scope(verdicts, scope).fetch_all(&self.pool).await?;
 
         let mut summaries: Vec<TherapySummary> = Vec::new();
         for (rows, column) in [(strategies, 0), (outcomes, 1), (verdicts, 2)] {
@@ -118,6 +102,48 @@ impl Store {
     }
 }
 
+/// The three counts of a summary, each `(therapy, label, count)`, with a
+/// filter for exactly the scope given: an `?1 IS NULL OR` filter would
+/// keep SQLite from using the per-guild index.
+fn summary_queries(scope: &SummaryScope) -> [String; 3] {
+    let mut filter = vec!["TRUE"];
+    if scope.guild_id.is_some() {
+        filter.push("i.guild_id = ?");
+    }
+    if scope.since.is_some() {
+        filter.push("i.created_at >= ?");
+    }
+    let filter = filter.join(" AND ");
+    [
+        format!(
+            "SELECT i.therapy, COALESCE(i.strategy, 'unknown'), COUNT(*) FROM interactions i
+             WHERE {filter} AND i.outcome = 'replied' GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+        format!(
+            "SELECT i.therapy, i.outcome, COUNT(*) FROM interactions i
+             WHERE {filter} GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+        format!(
+            "SELECT i.therapy, r.verdict, COUNT(*) FROM reviews r
+             JOIN interactions i ON i.id = r.interaction_id
+             WHERE {filter} GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+    ]
+}
+
+/// A summary query with the scope's values bound, in the filter's order.
+fn bind_scope(sql: String, scope: &SummaryScope) -> Query<'static, Sqlite, SqliteArguments> {
+    // Only the constant filters of `summary_queries` are spliced in.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    if let Some(guild_id) = scope.guild_id {
+        query = query.bind(guild_id as i64);
+    }
+    if let Some(since) = &scope.since {
+        query = query.bind(since.clone());
+    }
+    query
+}
+
 fn slot(summaries: &mut Vec<TherapySummary>, therapy: String) -> &mut TherapySummary {
     let index = match summaries.iter().position(|s| s.therapy == therapy) {
         Some(index) => index,
@@ -130,4 +156,51 @@ fn slot(summaries: &mut Vec<TherapySummary>, therapy: String) -> &mut TherapySum
         }
     };
     &mut summaries[index]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite's plan of a summary query, one line per step.
+    async fn plan(store: &Store, sql: String, scope: &SummaryScope) -> Vec<String> {
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        bind_scope(explain, scope)
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String, _>("detail"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn guild_scoped_summaries_search_the_per_guild_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("coe.db").display());
+        let store = Store::open(&url).await.unwrap();
+        for since in [None, Some("2024-01-01T00:00:00.000Z".to_string())] {
+            let scope = SummaryScope {
+                guild_id: Some(1),
+                since,
+            };
+            for sql in summary_queries(&scope) {
+                let plan = plan(&store, sql.clone(), &scope).await;
+                let interactions: Vec<&String> =
+                    plan.iter().filter(|step| step.contains(" i ")).collect();
+                assert!(
+                    !interactions.is_empty()
+                        && interactions.iter().all(|step| {
+                            step.starts_with("SEARCH i USING")
+                                && step.contains("INDEX interactions_by_guild (guild_id=?")
+                        }),
+                    "{sql}\n{plan:#?}"
+                );
+                assert!(
+                    plan.iter().all(|step| !step.starts_with("SCAN")),
+                    "{sql}\n{plan:#?}"
+                );
+            }
+        }
+    }
 }

@@ -2,12 +2,13 @@
 //! whatever is queued in one transaction: under load, many rows share one
 //! commit instead of each paying for its own, and writers never contend
 //! for SQLite's single write lock. Callers still wait for their own row's
-//! commit, so "recorded" keeps meaning "on disk".
+//! commit, so "recorded" keeps meaning "on disk", and each learns whether
+//! its row was written or refused (an opted-out or forgotten member).
 
 use super::db::StoreError;
 use super::eval_runs::{insert_eval_items, EvalItemRow};
-use super::interactions::{insert_interactions, NewInteraction};
-use sqlx::SqlitePool;
+use super::interactions::{distinct_key_groups, insert_interactions, KeyGroup, NewInteraction};
+use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 /// Rows per transaction at most; bounds how long one commit holds the lock.
@@ -18,9 +19,13 @@ pub(super) enum Write {
     EvalItem { run_id: String, row: EvalItemRow },
 }
 
+/// A write's new row id; `None` for a refused row and for tables
+/// without ids.
+type Written = Option<i64>;
+
 struct Job {
     write: Write,
-    done: oneshot::Sender<Result<i64, StoreError>>,
+    done: oneshot::Sender<Result<Written, StoreError>>,
 }
 
 #[derive(Clone, Debug)]
@@ -35,9 +40,8 @@ impl Writer {
         Writer { jobs }
     }
 
-    /// Queues a write and waits for its commit; returns the new row id
-    /// (0 for tables without one).
-    pub(super) async fn write(&self, write: Write) -> Result<i64, StoreError> {
+    /// Queues a write and waits for its commit.
+    pub(super) async fn write(&self, write: Write) -> Result<Written, StoreError> {
         let (done, committed) = oneshot::channel();
         let closed = || StoreError::Write("the store is closed".into());
         self.jobs
@@ -57,6 +61,7 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        crate::telemetry::writer_batch(batch.len());
         let writes: Vec<&Write> = batch.iter().map(|job| &job.write).collect();
         match commit(&pool, &writes).await {
             Ok(ids) => {
@@ -68,7 +73,7 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
             Err(error) if batch.len() > 1 => {
                 tracing::warn!(%error, rows = batch.len(), "batch failed; writing rows one by one");
                 for job in batch {
-                    let result = commit(&pool, &[&job.write]).await.map(|ids| ids[0]);
+                    let result = commit(&pool, &[&job.write]).await.map(|written| written[0]);
                     let _ = job.done.send(result.map_err(StoreError::from));
                 }
             }
@@ -81,9 +86,10 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
-/// Writes a batch in one transaction with one multi-row INSERT per table;
-/// returns each write's row id (0 for eval items), in order.
-async fn commit(pool: &SqlitePool, writes: &[&Write]) -> Result<Vec<i64>, sqlx::Error> {
+/// Writes a batch in one transaction: one multi-row INSERT per group of
+/// interactions with distinct keys, one for the eval items. Returns each
+/// write's result, in order.
+async fn commit(pool: &SqlitePool, writes: &[&Write]) -> Result<Vec<Written>, sqlx::Error> {
     let mut interactions = Vec::new();
     let mut eval_items = Vec::new();
     for write in writes {
@@ -92,17 +98,15 @@ async fn commit(pool: &SqlitePool, writes: &[&Write]) -> Result<Vec<i64>, sqlx::
             Write::EvalItem { run_id, row } => eval_items.push((run_id.as_str(), row)),
         }
     }
+    let groups = distinct_key_groups(&interactions);
     // One statement commits by itself; BEGIN and COMMIT would be two more
-    // round trips to sqlx's worker thread. Both tables at once need both.
-    let ids = if interactions.is_empty() {
-        insert_eval_items(&mut *pool.acquire().await?, &eval_items).await?;
-        Vec::new()
-    } else if eval_items.is_empty() {
-        insert_interactions(&mut *pool.acquire().await?, &interactions).await?
+    // round trips to sqlx's worker thread. Several need them.
+    let statements = groups.len() + usize::from(!eval_items.is_empty());
+    let ids = if statements == 1 {
+        insert_all(&mut *pool.acquire().await?, &groups, &eval_items).await?
     } else {
         let mut tx = pool.begin().await?;
-        let ids = insert_interactions(&mut tx, &interactions).await?;
-        insert_eval_items(&mut tx, &eval_items).await?;
+        let ids = insert_all(&mut tx, &groups, &eval_items).await?;
         tx.commit().await?;
         ids
     };
@@ -110,8 +114,27 @@ async fn commit(pool: &SqlitePool, writes: &[&Write]) -> Result<Vec<i64>, sqlx::
     Ok(writes
         .iter()
         .map(|write| match write {
-            Write::Interaction(_) => ids.next().unwrap_or_default(),
-            Write::EvalItem { .. } => 0,
+            Write::Interaction(_) => ids.next().flatten(),
+            Write::EvalItem { .. } => None,
         })
         .collect())
+}
+
+/// Runs the batch's statements; returns each interaction's new id (`None`
+/// when refused), in the order of the interactions.
+async fn insert_all(
+    conn: &mut SqliteConnection,
+    groups: &[KeyGroup<'_>],
+    eval_items: &[(&str, &EvalItemRow)],
+) -> Result<Vec<Written>, sqlx::Error> {
+    let mut ids = vec![None; groups.iter().map(Vec::len).sum()];
+    for group in groups {
+        for (index, id) in insert_interactions(conn, group).await? {
+            ids[index] = Some(id);
+        }
+    }
+    if !eval_items.is_empty() {
+        insert_eval_items(conn, eval_items).await?;
+    }
+    Ok(ids)
 }

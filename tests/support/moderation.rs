@@ -13,6 +13,7 @@ pub const OTHER_GUILD_REASONING: &str = "bravo guild private reasoning";
 /// A row of `guild` whose emotion and reasoning are as given.
 pub fn seeded_row(guild: u64, i: usize, emotion: &str, reasoning: Vec<String>) -> NewInteraction {
     NewInteraction {
+        started_at: chrono::Utc::now(),
         guild_id: Some(guild),
         source: Source::Slash,
         user_key: format!("seeded-user-key-{i}"),
@@ -39,7 +40,7 @@ pub async fn seed(bot: &TestBot) {
         "sadness",
         vec![OTHER_GUILD_REASONING.into()],
     );
-    assert_eq!(store.record_interaction(&other).await.unwrap(), 1);
+    assert_eq!(store.record_interaction(&other).await.unwrap(), Some(1));
     for i in 1..=7 {
         let reasoning = vec![format!("alpha guild reasoning step {i}")];
         let row = seeded_row(GUILD, i, "sadness", reasoning);

@@ -4,11 +4,11 @@
 use super::EvalError;
 use super::EvalOptions;
 use crate::chain::Therapy;
-use crate::llm::LlmConfig;
-use crate::eval::dataset;
-use crate::eval::models::{self, ModelSpec};
+use crate::eval::files;
+use crate::eval::models::ModelSpec;
 use crate::eval::report::{url_host, ModelInfo, RunInfo};
 use crate::llm::LlmClient;
+use crate::llm::LlmConfig;
 use crate::store::Store;
 use std::path::{Path, PathBuf};
 
@@ -39,9 +39,9 @@ pub(super) async fn prepare(
     }
 }
 
-fn specs(models_file: Option<&str>, concurrency: usize) -> Result<Vec<ModelSpec>, EvalError> {
+async fn specs(models_file: Option<&str>, concurrency: usize) -> Result<Vec<ModelSpec>, EvalError> {
     match models_file {
-        Some(path) => Ok(models::load(Path::new(path))?),
+        Some(path) => Ok(files::load_models(PathBuf::from(path)).await?),
         None => Ok(vec![ModelSpec::from_env(concurrency)]),
     }
 }
@@ -85,12 +85,12 @@ async fn create(
         rand::random::<u16>()
     );
     let models_file = options.models_file.as_ref().map(|p| absolute(p));
-    let specs = specs(models_file.as_deref(), options.concurrency)?;
+    let specs = specs(models_file.as_deref(), options.concurrency).await?;
     let info = RunInfo {
         run_id: run_id.clone(),
         // Absolute, so a run resumes from any directory.
         dataset_path: absolute(&options.data),
-        dataset_sha256: dataset::dataset_sha256(&options.data)?,
+        dataset_sha256: files::dataset_sha256(options.data.clone()).await?,
         prompt_versions: options
             .therapies
             .iter()
@@ -148,7 +148,7 @@ async fn resume(
             "its record is unreadable or from an older coe-bot ({e})"
         ))
     })?;
-    let sha = dataset::dataset_sha256(Path::new(&info.dataset_path))?;
+    let sha = files::dataset_sha256(PathBuf::from(&info.dataset_path)).await?;
     if sha != info.dataset_sha256 {
         return Err(refuse(format!(
             "{} changed since the run started",
@@ -163,7 +163,7 @@ async fn resume(
         }
     }
     let mut models = Vec::new();
-    for spec in specs(info.models_file.as_deref(), options.concurrency)? {
+    for spec in specs(info.models_file.as_deref(), options.concurrency).await? {
         let sub_id = format!("{run_id}/{}", spec.name);
         let stored = store.eval_run_info(&sub_id).await?.ok_or_else(|| {
             refuse(format!(

@@ -1,0 +1,143 @@
+//! Opt-out and forget against the group-commit writer: the insert itself
+//! refuses what must not be recorded, with no gap between a check and the
+//! write.
+
+use crate::chain::Therapy;
+use crate::store::{NewInteraction, Outcome, Source, Store};
+use chrono::{TimeDelta, Utc};
+
+async fn fresh() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("coe.db").display());
+    let store = Store::open(&url).await.unwrap();
+    (dir, store)
+}
+
+fn row(user_key: &str) -> NewInteraction {
+    NewInteraction {
+        started_at: Utc::now(),
+        guild_id: Some(1),
+        source: Source::Channel,
+        user_key: user_key.into(),
+        therapy: Therapy::Cbt,
+        prompt_version: Therapy::Cbt.prompt_version().into(),
+        model: "m".into(),
+        emotion: Some("sadness".into()),
+        strategy: None,
+        reasoning: None,
+        outcome: Outcome::Replied,
+        risk: Default::default(),
+        latency_ms: 12,
+        prompt_tokens: None,
+        completion_tokens: None,
+    }
+}
+
+/// Records a row the store must accept.
+async fn record(store: &Store, row: &NewInteraction) {
+    let id = store.record_interaction(row).await.unwrap();
+    assert!(id.is_some(), "the row was refused");
+}
+
+async fn rows_of(store: &Store, user_key: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM interactions WHERE user_key = ?")
+        .bind(user_key)
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_insert_itself_refuses_rows_of_opted_out_members() {
+    let (_dir, store) = fresh().await;
+    store.opt_out("out").await.unwrap();
+    let refused = store.record_interaction(&row("out")).await.unwrap();
+    assert_eq!(refused, None, "not recorded, and not an error");
+    record(&store, &row("in")).await;
+    assert_eq!(
+        (rows_of(&store, "out").await, rows_of(&store, "in").await),
+        (0, 1)
+    );
+    store.opt_in("out").await.unwrap();
+    record(&store, &row("out")).await;
+}
+
+#[tokio::test]
+async fn a_reply_in_flight_when_forget_runs_is_not_recorded_afterwards() {
+    let (_dir, store) = fresh().await;
+    // The member wrote; the model is still working when they ask to be forgotten.
+    let mut in_flight = row("me");
+    in_flight.started_at = Utc::now() - TimeDelta::seconds(5);
+    record(&store, &row("me")).await;
+    assert_eq!(store.forget("me").await.unwrap(), 1);
+    assert_eq!(store.record_interaction(&in_flight).await.unwrap(), None);
+    assert_eq!(rows_of(&store, "me").await, 0);
+    // A message written after the forget is a new conversation: recorded.
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    record(&store, &row("me")).await;
+    assert_eq!(rows_of(&store, "me").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_caller_learns_whether_its_own_row_was_written() {
+    let (_dir, store) = fresh().await;
+    store.opt_out("out").await.unwrap();
+    let before_forget = Utc::now() - TimeDelta::seconds(5);
+    store.forget("gone").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    // Keys repeat inside a batch, and the rows of one key differ in fate.
+    let rows: Vec<(NewInteraction, bool)> = (0..240u64)
+        .map(|i| {
+            let (key, written) = match i % 4 {
+                0 => ("out".to_string(), false),
+                1 | 2 => ("gone".to_string(), i % 4 == 2),
+                _ => (format!("k{}", i % 7), true),
+            };
+            let mut new = row(&key);
+            if i % 4 == 1 {
+                new.started_at = before_forget;
+            }
+            new.latency_ms = i;
+            (new, written)
+        })
+        .collect();
+    let results =
+        futures::future::join_all(rows.iter().map(|(r, _)| store.record_interaction(r))).await;
+    for ((new, written), result) in rows.iter().zip(results) {
+        let id = result.unwrap();
+        assert_eq!(id.is_some(), *written, "row {}", new.latency_ms);
+        let Some(id) = id else { continue };
+        let (key, tag): (String, i64) =
+            sqlx::query_as("SELECT user_key, latency_ms FROM interactions WHERE id = ?")
+                .bind(id)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            (key.as_str(), tag),
+            (new.user_key.as_str(), new.latency_ms as i64)
+        );
+    }
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM interactions")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 120);
+}
+
+#[tokio::test]
+async fn forget_tombstones_outlive_any_reply_in_flight_then_go() {
+    let (_dir, store) = fresh().await;
+    store.forget("long-ago").await.unwrap();
+    store.forget("just-now").await.unwrap();
+    sqlx::query("UPDATE forgotten SET forgotten_at = '2020-01-01T00:00:00.000Z' WHERE user_key = 'long-ago'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(store.purge_free_text(30).await.unwrap(), 1);
+    let left: Vec<String> = sqlx::query_scalar("SELECT user_key FROM forgotten")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, vec!["just-now".to_string()]);
+}

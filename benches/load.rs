@@ -64,7 +64,10 @@ impl Rig {
             ("DISCORD_TOKEN", "MTEwMDAwMDAw.fake.token-for-bench"),
             ("DISCORD_PROXY_URL", proxy.as_str()),
             ("COE_HELPLINE_REGION", "us"),
-            ("COE_CRISIS_CLASSIFIER", if classifier { "on" } else { "off" }),
+            (
+                "COE_CRISIS_CLASSIFIER",
+                if classifier { "on" } else { "off" },
+            ),
         ];
         let config = support::config(&mock.base_url(), &dir.path().join("load.db"), &extra);
         let pipeline = support::pipeline(&config).await;
@@ -115,7 +118,9 @@ impl Rig {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let model_replies = replies.iter().filter(|(_, text)| text.contains(MODEL_REPLY));
+        let model_replies = replies
+            .iter()
+            .filter(|(_, text)| text.contains(MODEL_REPLY));
         let busy_notices = self.fake.requests().into_iter().filter(|r| {
             r.method == "PATCH"
                 && ids.iter().any(|id| r.path.contains(&format!("/tok-{id}/")))
@@ -149,7 +154,9 @@ fn final_replies(fake: &FakeDiscord, ids: &[u64]) -> Vec<(Instant, String)> {
     ids.iter()
         .filter_map(|&id| {
             let path = followup_path(id);
-            let reply = requests.iter().find(|r| r.method == "POST" && r.path == path)?;
+            let reply = requests
+                .iter()
+                .find(|r| r.method == "POST" && r.path == path)?;
             let text = reply.body["content"].as_str().unwrap_or_default();
             Some((reply.at, text.to_string()))
         })
@@ -244,15 +251,25 @@ async fn run(members: usize) {
         "Figure 8: targets",
         &["target", "measured", "verdict"],
         &[
-            row(&[&"unlimited: wall ≤ 1.2 L", &format!("{wall:.2} L"), &verdict(wall <= 1.2)]),
+            row(&[
+                &"unlimited: wall ≤ 1.2 L",
+                &format!("{wall:.2} L"),
+                &verdict(wall <= 1.2),
+            ]),
             row(&[
                 &"… with the gate's classifier",
-                &format!("{:.2} L", classified[0].wall.as_secs_f64() / L.as_secs_f64()),
+                &format!(
+                    "{:.2} L",
+                    classified[0].wall.as_secs_f64() / L.as_secs_f64()
+                ),
                 &verdict(classified[0].wall.as_secs_f64() <= 1.2 * L.as_secs_f64()),
             ]),
             row(&[
                 &"4 at a time: every member gets the model's reply (both bursts)",
-                &format!("{} + {} of {}", first.model_replies, second.model_replies, members),
+                &format!(
+                    "{} + {} of {}",
+                    first.model_replies, second.model_replies, members
+                ),
                 &verdict(every_member(first) && every_member(second)),
             ]),
             row(&[

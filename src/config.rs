@@ -116,10 +116,17 @@ impl Config {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
             .ok_or_else(|| {
-                let shown = Url::parse(&base).map_or(base.clone(), |u| shown_url(&u));
+                // Unparsable, it may still carry a password: then it is not echoed.
+                let shown = match Url::parse(&base) {
+                    Ok(url) => shown_url(&url),
+                    Err(_) if base.contains('@') => "a value with credentials, not shown".into(),
+                    Err(_) => base.clone(),
+                };
                 invalid(
                     "LLM_BASE_URL",
-                    format!("must be an http(s) URL such as {DEFAULT_LLM_BASE_URL} (got '{shown}')"),
+                    format!(
+                        "must be an http(s) URL such as {DEFAULT_LLM_BASE_URL} (got '{shown}')"
+                    ),
                 )
             })?;
 
@@ -226,7 +233,12 @@ impl Config {
 fn concurrency(var: &impl Fn(&str) -> Option<String>) -> Result<Concurrency, ConfigError> {
     let ceiling = number(var, "LLM_MAX_CONCURRENCY", 256, 1..=4096)? as usize;
     let raw = var("LLM_CONCURRENCY").map(|v| v.to_ascii_lowercase());
-    let fixed = |n: &str| n.trim().parse::<usize>().ok().filter(|n| (1..=4096).contains(n));
+    let fixed = |n: &str| {
+        n.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=4096).contains(n))
+    };
     match raw.as_deref() {
         None | Some("adaptive") => Ok(Concurrency::Adaptive { ceiling }),
         Some(other) => match other.strip_prefix("fixed:").and_then(fixed) {

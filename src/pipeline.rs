@@ -6,17 +6,15 @@ use crate::chain::{
 };
 use crate::config::Config;
 use crate::llm::{Call, JsonMode, LlmClient, LlmError};
-use crate::safety::conversation::answer_to_check_in;
-use crate::safety::crisis;
+use crate::safety::conversation::{answer_to_check_in, safe_history};
 use crate::safety::crisis_llm;
 use crate::safety::gate::Gate;
-use crate::safety::helplines::{answers_risk, concern_check_in, crisis_reply, mention_line};
+use crate::safety::helplines::{concern_check_in, crisis_reply, mention_line};
 use crate::safety::risk::{Risk, Tier};
 use crate::safety::sanitize::{leaks_prompt, sanitize_reply};
 use crate::store::anon::UserKeyer;
 use crate::store::{NewInteraction, Outcome, Source, Store};
 use serde_json::Value;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -129,8 +127,9 @@ impl Pipeline {
         self.respond_with(request, None).await
     }
 
-    /// The answer to one message; `on_busy` runs at most once, when the
-    /// message has to wait in a long queue for the model.
+    /// The answer to one message; `on_busy` runs when the message has to
+    /// wait in a long queue for the model (once per model call: the front
+    /// door tells the member once).
     #[tracing::instrument(skip_all, fields(source = request.source.as_str(), therapy = %request.therapy))]
     pub async fn respond_with(
         &self,
@@ -169,14 +168,13 @@ impl Pipeline {
                 Some(answer) => risk.max(answer),
                 None => risk,
             };
-            let told = AtomicBool::new(false);
-            let tell_once = || {
-                if !told.swap(true, Ordering::SeqCst) {
-                    on_busy.into_iter().for_each(|notify| notify());
-                }
+            // One deadline for every model call this message makes.
+            let call = Call {
+                urgent: false,
+                on_busy,
+                deadline: Some(tokio::time::Instant::now() + self.llm.config().deadline),
             };
-            let on_busy = on_busy.map(|_| &tell_once as &(dyn Fn() + Sync));
-            self.answer_by_tier(&mut response, request, text, risk, on_busy)
+            self.answer_by_tier(&mut response, request, text, risk, call)
                 .await;
         }
         response.latency_ms = started.elapsed().as_millis() as u64;
@@ -198,7 +196,7 @@ impl Pipeline {
         request: &Request<'_>,
         text: &str,
         risk: Risk,
-        on_busy: Option<&(dyn Fn() + Sync)>,
+        call: Call<'_>,
     ) {
         if risk.tier == Tier::Crisis {
             return self.answer_crisis(response, request, risk);
@@ -211,7 +209,7 @@ impl Pipeline {
         };
         let call = Call {
             urgent: care == Care::Heightened,
-            on_busy,
+            ..call
         };
         // The screen runs beside the chain, so it costs no latency.
         let screen = async {
@@ -273,7 +271,7 @@ impl Pipeline {
         message: &str,
     ) {
         let therapy = request.therapy;
-        let history = Pipeline::safe_history(request.history);
+        let history = safe_history(request.history);
         let run = run_chain(
             &self.llm,
             call,
@@ -322,28 +320,6 @@ impl Pipeline {
                 response.reply = PARSE_ERROR_REPLY.into();
             }
         }
-    }
-
-    /// Earlier crisis and concern messages stay out of the model's context,
-    /// and so do the bot's answers to them (which echo them): the gate's
-    /// promise is that such words are never improvised upon. Each turn was
-    /// judged by the whole gate when it arrived, and the bot's fixed text
-    /// after it says so; the patterns catch the rest, so no turn is
-    /// embedded again with every new message.
-    fn safe_history(history: &[Turn]) -> Vec<Turn> {
-        let mut dropping = false;
-        let mut kept = Vec::with_capacity(history.len());
-        for (i, turn) in history.iter().enumerate() {
-            if turn.from_member {
-                let answers = history[i + 1..].iter().take_while(|t| !t.from_member);
-                dropping = crisis::assess(&turn.text).tier >= Tier::Concern
-                    || answers.clone().any(|t| answers_risk(&t.text));
-            }
-            if !dropping {
-                kept.push(turn.clone());
-            }
-        }
-        kept
     }
 
     /// Writes the anonymized row. A storage failure is logged, never shown

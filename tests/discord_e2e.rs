@@ -201,13 +201,25 @@ async fn llm_down_then_up() {
     // A public /coe: the "thinking…" placeholder goes, and the apology is
     // the member's alone (Discord keeps a deferral's visibility for the
     // first followup, so the placeholder must be deleted first).
-    assert_eq!(apology.body["flags"].as_u64().unwrap_or(0) & 64, 64, "{:#}", apology.body);
+    assert_eq!(
+        apology.body["flags"].as_u64().unwrap_or(0) & 64,
+        64,
+        "{:#}",
+        apology.body
+    );
     let original = format!(
         "/webhooks/{}/tok-{id}/messages/@original",
         FakeDiscord::APPLICATION_ID
     );
-    let deleted = bot.fake.requests().into_iter().find(|r| r.is("DELETE", &original));
-    assert!(deleted.is_some_and(|d| d.at < apology.at), "placeholder not removed first");
+    let deleted = bot
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| r.is("DELETE", &original));
+    assert!(
+        deleted.is_some_and(|d| d.at < apology.at),
+        "placeholder not removed first"
+    );
     assert!(bot.llm_request_count().await >= 2, "the client retried");
     assert!(!bot.handle().is_finished(), "the bot keeps running");
 

@@ -333,7 +333,10 @@ async fn locked_database() {
         let apologized = content(&answer).starts_with(APOLOGY);
         assert_eq!(apologized, invocation.writes, "{what}: {:#}", answer.body);
     }
-    println!("locked database: slowest acknowledgement {slowest:?} of {}", sent.len());
+    println!(
+        "locked database: slowest acknowledgement {slowest:?} of {}",
+        sent.len()
+    );
     drop(lock);
     bot.finish().await;
 }

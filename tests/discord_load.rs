@@ -39,7 +39,9 @@ fn member(n: u64) -> Caller {
 /// reach the model in the order they are sent.
 async fn coe_in_line(bot: &TestBot, n: u64, private: bool) -> u64 {
     let before = bot.pipeline.llm().load();
-    let id = bot.coe(&member(n), "cbt", "I'm waiting for results.", private).await;
+    let id = bot
+        .coe(&member(n), "cbt", "I'm waiting for results.", private)
+        .await;
     bot.wait_until("the request in line", || {
         let now = bot.pipeline.llm().load();
         (now.in_flight + now.queued > before.in_flight + before.queued).then_some(())
@@ -49,7 +51,10 @@ async fn coe_in_line(bot: &TestBot, n: u64, private: bool) -> u64 {
 }
 
 fn original_path(id: u64) -> String {
-    format!("/webhooks/{}/tok-{id}/messages/@original", FakeDiscord::APPLICATION_ID)
+    format!(
+        "/webhooks/{}/tok-{id}/messages/@original",
+        FakeDiscord::APPLICATION_ID
+    )
 }
 
 fn busy_notices(bot: &TestBot, id: u64) -> Vec<RecordedRequest> {
@@ -132,7 +137,11 @@ async fn deadline_apology() {
     let apology = bot.followup(late, 0).await;
     let waited = asked.elapsed();
     assert_eq!(content(&apology), with_footer(LLM_ERROR_REPLY));
-    assert_eq!(apology.body["flags"].as_u64().unwrap_or(0) & 64, 64, "seen by the member alone");
+    assert_eq!(
+        apology.body["flags"].as_u64().unwrap_or(0) & 64,
+        64,
+        "seen by the member alone"
+    );
     assert!(
         waited >= Duration::from_millis(4_500) && waited < Duration::from_secs(7),
         "the apology comes at the deadline: {waited:?}"

@@ -3,8 +3,8 @@
 
 use coe_bot::chain::response_format;
 use coe_bot::chain::{run_chain, Care, ChainError, Strategy, Therapy};
-use coe_bot::llm::{Concurrency, JsonMode, LlmConfig, Secret};
 use coe_bot::llm::{Call, ChatMessage, LlmClient, LlmError, Role};
+use coe_bot::llm::{Concurrency, JsonMode, LlmConfig, Secret};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use wiremock::matchers::{body_partial_json, header, method, path};
@@ -189,10 +189,9 @@ async fn a_queued_request_fails_by_its_deadline_not_after_the_one_before_it() {
     let started = Instant::now();
     let error = client.complete(&hello(), None).await.unwrap_err();
     let waited = started.elapsed();
-    assert!(
-        matches!(error, LlmError::Deadline(_) | LlmError::Timeout(_)),
-        "{error:?}"
-    );
+    // Cut short by the deadline, not timed out by the server (which must
+    // not shrink the limit).
+    assert!(matches!(error, LlmError::Deadline(_)), "{error:?}");
     assert!(
         waited >= Duration::from_millis(900) && waited < Duration::from_millis(1_300),
         "{waited:?}"
@@ -211,7 +210,7 @@ async fn an_urgent_request_never_queues_and_a_long_queue_tells_the_member_once()
     .await;
     let urgent = coe_bot::llm::Call {
         urgent: true,
-        on_busy: None,
+        ..Default::default()
     };
     let error = client
         .complete_with(&hello(), None, urgent)
@@ -225,17 +224,14 @@ async fn an_urgent_request_never_queues_and_a_long_queue_tells_the_member_once()
         told.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     };
     let call = coe_bot::llm::Call {
-        urgent: false,
         on_busy: Some(&count),
+        ..Default::default()
     };
     let messages = hello();
-    let (first, second) = tokio::join!(
-        client.complete_with(&messages, None, call),
-        async {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            client.complete_with(&messages, None, call).await
-        }
-    );
+    let (first, second) = tokio::join!(client.complete_with(&messages, None, call), async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        client.complete_with(&messages, None, call).await
+    });
     first.unwrap();
     second.unwrap();
     assert_eq!(told.load(std::sync::atomic::Ordering::SeqCst), 1);
@@ -371,8 +367,16 @@ async fn chain_reads_a_wrong_strategy_as_unknown() {
         .mount(&server)
         .await;
     let client = LlmClient::new(&config(&server)).unwrap();
-    let run = run_chain(&client, Call::default(), None, Therapy::Base, Care::Usual, &[], "I feel low")
-        .await;
+    let run = run_chain(
+        &client,
+        Call::default(),
+        None,
+        Therapy::Base,
+        Care::Usual,
+        &[],
+        "I feel low",
+    )
+    .await;
     let output = run.result.unwrap();
     assert_eq!(output.strategy, None);
     assert_eq!(output.reply, "Try a walk.");
@@ -391,8 +395,16 @@ async fn chain_repairs_an_unreadable_answer_once() {
         .mount(&server)
         .await;
     let client = LlmClient::new(&config(&server)).unwrap();
-    let run = run_chain(&client, Call::default(), None, Therapy::Cbt, Care::Usual, &[], "I failed")
-        .await;
+    let run = run_chain(
+        &client,
+        Call::default(),
+        None,
+        Therapy::Cbt,
+        Care::Usual,
+        &[],
+        "I failed",
+    )
+    .await;
     let output = run.result.unwrap();
     assert_eq!(output.strategy, Some(Strategy::Interpretation));
     assert_eq!(
@@ -419,8 +431,16 @@ async fn chain_gives_up_after_one_repair() {
         .mount(&server)
         .await;
     let client = LlmClient::new(&config(&server)).unwrap();
-    let run = run_chain(&client, Call::default(), None, Therapy::Dbt, Care::Usual, &[], "I failed")
-        .await;
+    let run = run_chain(
+        &client,
+        Call::default(),
+        None,
+        Therapy::Dbt,
+        Care::Usual,
+        &[],
+        "I failed",
+    )
+    .await;
     assert!(
         matches!(run.result, Err(ChainError::Parse(_))),
         "{:?}",

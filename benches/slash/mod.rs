@@ -99,4 +99,3 @@ pub async fn wait_followups(fake: &FakeDiscord, ids: &[u64], timeout: Duration) 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
-

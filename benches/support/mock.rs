@@ -137,7 +137,10 @@ async fn configure(
     if let Some(capacity) = query.get("capacity").and_then(|v| v.parse::<u64>().ok()) {
         shared.capacity.store(capacity, Ordering::SeqCst);
     }
-    if let Some(seconds) = query.get("retry_after_s").and_then(|v| v.parse::<u64>().ok()) {
+    if let Some(seconds) = query
+        .get("retry_after_s")
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         shared.retry_after_s.store(seconds, Ordering::SeqCst);
     }
     StatusCode::NO_CONTENT

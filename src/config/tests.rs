@@ -95,12 +95,27 @@ fn secrets_do_not_show_in_debug_output() {
 fn credentials_in_the_model_url_show_neither_in_debug_nor_in_errors() {
     let url = ("LLM_BASE_URL", "https://bob:hunter2@models.example/v1");
     let config = load(&[("COE_HASH_KEY", KEY), url]).unwrap();
-    assert_eq!(config.llm.base_url.password(), Some("hunter2"), "still used");
+    assert_eq!(
+        config.llm.base_url.password(),
+        Some("hunter2"),
+        "still used"
+    );
     let shown = format!("{config:?}");
-    assert!(!shown.contains("hunter2") && !shown.contains("bob"), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("bob"),
+        "{shown}"
+    );
     let ftp = ("LLM_BASE_URL", "ftp://bob:hunter2@models.example/v1");
     let error = load(&[("COE_HASH_KEY", KEY), ftp]).unwrap_err().to_string();
-    assert!(error.contains("ftp://models.example/v1") && !error.contains("hunter2"), "{error}");
+    assert!(
+        error.contains("ftp://models.example/v1") && !error.contains("hunter2"),
+        "{error}"
+    );
+    let bad_port = ("LLM_BASE_URL", "http://bob:hunter2@host:99999/v1");
+    let error = load(&[("COE_HASH_KEY", KEY), bad_port])
+        .unwrap_err()
+        .to_string();
+    assert!(!error.contains("hunter2"), "{error}");
 }
 
 #[test]
@@ -109,7 +124,10 @@ fn concurrency_is_adaptive_under_a_ceiling_unless_fixed() {
     assert_eq!(default.concurrency, Concurrency::Adaptive { ceiling: 256 });
     assert_eq!(default.deadline, Duration::from_secs(300));
     let ceiling = load(&[("COE_HASH_KEY", KEY), ("LLM_MAX_CONCURRENCY", "32")]).unwrap();
-    assert_eq!(ceiling.llm.concurrency, Concurrency::Adaptive { ceiling: 32 });
+    assert_eq!(
+        ceiling.llm.concurrency,
+        Concurrency::Adaptive { ceiling: 32 }
+    );
     let fixed = load(&[("COE_HASH_KEY", KEY), ("LLM_CONCURRENCY", "Fixed:8")]).unwrap();
     assert_eq!(fixed.llm.concurrency, Concurrency::Fixed(8));
 }

@@ -1,8 +1,8 @@
 //! Private notes to a server's moderators when the gate sees risk: where to
 //! look and how urgent it is, never what was written.
 
-use super::incoming::Incoming;
 use super::in_flight::InFlightGuard;
+use super::incoming::Incoming;
 use super::Data;
 use crate::safety::risk::{Risk, Tier};
 use crate::store::{GuildSettings, Source};

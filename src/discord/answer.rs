@@ -101,7 +101,10 @@ pub async fn respond_to_member(
             let tell = || busy.into_iter().for_each(BusyNotice::tell);
             let response = data
                 .pipeline
-                .respond_with(&request(data, incoming, &settings, &region).await, Some(&tell))
+                .respond_with(
+                    &request(data, incoming, &settings, &region).await,
+                    Some(&tell),
+                )
                 .await;
             let answer = Answer {
                 reply: response.reply,

@@ -8,10 +8,18 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<f64>() {
         // try_: a huge value ("1e30") must not panic; the deadline refuses it.
-        return Duration::try_from_secs_f64(seconds).ok();
+        return Duration::try_from_secs_f64(seconds).ok().map(at_most_a_day);
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
+    Some(at_most_a_day(
+        when.duration_since(SystemTime::now()).unwrap_or_default(),
+    ))
+}
+
+/// Longer waits than any deadline, capped so adding them to a time cannot
+/// overflow.
+fn at_most_a_day(wait: Duration) -> Duration {
+    wait.min(Duration::from_secs(86_400))
 }
 
 /// How long to hold new requests when the server says its request budget
@@ -25,7 +33,7 @@ pub fn exhausted_for(headers: &HeaderMap) -> Option<Duration> {
         return None;
     }
     let reset = text("x-ratelimit-reset-requests").and_then(go_duration);
-    Some(reset.unwrap_or(Duration::from_secs(1)))
+    Some(at_most_a_day(reset.unwrap_or(Duration::from_secs(1))))
 }
 
 /// Go-style durations ("1h2m3.5s", "20ms") or plain seconds ("1.5").
@@ -80,8 +88,14 @@ mod tests {
         let wait = retry_after(&headers(&[("retry-after", &later)])).unwrap();
         assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30));
         for bad in ["soon", "1e30", "-3"] {
-            assert_eq!(retry_after(&headers(&[("retry-after", bad)])), None, "{bad}");
+            assert_eq!(
+                retry_after(&headers(&[("retry-after", bad)])),
+                None,
+                "{bad}"
+            );
         }
+        let huge = retry_after(&headers(&[("retry-after", "10000000000000000000")]));
+        assert_eq!(huge, Some(Duration::from_secs(86_400)));
     }
 
     #[test]

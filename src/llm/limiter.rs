@@ -22,8 +22,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::time::Instant;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 /// How long the limit stays at a capacity the server refused above before
 /// it tries one more.
@@ -169,7 +169,9 @@ impl Limiter {
             shared: &self.shared,
             ticket: ticket.0,
         };
-        let permit = waiting.await.expect("a waiter is only dropped with its place handed on");
+        let permit = waiting
+            .await
+            .expect("a waiter is only dropped with its place handed on");
         std::mem::forget(leave);
         permit
     }
@@ -276,9 +278,12 @@ impl State {
         };
         match signal {
             Signal::Answered(rtt) => self.on_answer(rtt.as_secs_f64(), ceiling, now),
+            // Refused with nothing else in flight: a rate budget or an
+            // outage, not a concurrency limit (Retry-After covers the wait).
+            Signal::Refused if self.in_flight == 0 => {}
             Signal::Refused => {
                 // What is still in flight is what the server is serving.
-                let served = (self.in_flight as f64).max(1.0);
+                let served = self.in_flight as f64;
                 self.set_limit(self.limit.min(served), now);
                 self.known_capacity = Some(Capacity {
                     capacity: self.current_limit(),
@@ -294,12 +299,19 @@ impl State {
     fn on_answer(&mut self, rtt: f64, ceiling: f64, now: Instant) {
         let short = ewma(self.short_rtt, rtt, 0.2);
         self.short_rtt = Some(short);
-        let long = self.long_rtt.unwrap_or(rtt);
+        // The long-term average follows every answer, slowly: a lasting
+        // change of latency (longer replies, another model) becomes the
+        // new normal instead of shrinking the limit for ever.
+        let long = ewma(self.long_rtt, rtt, 0.02);
+        self.long_rtt = Some(long);
         if short > LATENCY_TOLERANCE * long {
+            // One step down per rise, then the new level is the baseline:
+            // if this process's load caused it, the step relieves the
+            // server; if replies simply got longer, the limit stays put.
             self.back_off(LATENCY_BACKOFF, now);
+            self.long_rtt = Some(short);
             return;
         }
-        self.long_rtt = Some(ewma(Some(long), rtt, 0.02));
         self.answered_in_window += 1;
         // Grow by one per window of answers, and only while the limit is in
         // use: an idle limit proves nothing about the server.

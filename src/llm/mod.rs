@@ -4,11 +4,13 @@
 //! `Retry-After` outside a slot) until that deadline and of failures up to
 //! a few attempts, typed errors and token usage.
 
+mod error;
 mod headers;
 pub mod limiter;
 mod settings;
 mod wire;
 
+pub use error::LlmError;
 pub use limiter::{Concurrency, Load};
 pub use settings::{shown_url, JsonMode, LlmConfig, Secret};
 pub use wire::{ChatMessage, Role};
@@ -23,72 +25,6 @@ use tokio::time::Instant;
 use url::Url;
 use wire::{CompletionRequest, CompletionResponse};
 
-/// Why a completion could not be had, after any retries.
-#[derive(Debug, thiserror::Error)]
-pub enum LlmError {
-    #[error("the model server could not be reached at {host}: {detail}")]
-    Connect { host: String, detail: String },
-    #[error("the model server did not answer within {0:?}")]
-    Timeout(Duration),
-    #[error("the model server is rate limiting (retry after {retry_after:?})")]
-    RateLimited { retry_after: Option<Duration> },
-    #[error("the model server failed with HTTP {status}")]
-    Server { status: u16 },
-    /// The body is not kept: servers echo the request (member text) in
-    /// their validation errors, and this error is logged.
-    #[error("the model server refused the request with HTTP {status} (see its log for why)")]
-    Rejected { status: u16 },
-    #[error("the model server sent a response that is not a chat completion: {0}")]
-    InvalidResponse(String),
-    /// An urgent request found every place taken; it has an answer
-    /// without the model and must not queue.
-    #[error("every model request place is taken")]
-    Busy,
-    #[error("no answer within the deadline of {0:?} (queueing and retries included)")]
-    Deadline(Duration),
-}
-
-impl LlmError {
-    /// A metric label for how a request failed.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            LlmError::Connect { .. } => "connect",
-            LlmError::Timeout(_) => "timeout",
-            LlmError::RateLimited { .. } => "rate_limited",
-            LlmError::Server { .. } => "server_error",
-            LlmError::Rejected { .. } => "rejected",
-            LlmError::InvalidResponse(_) => "invalid_response",
-            LlmError::Busy => "busy",
-            LlmError::Deadline(_) => "deadline",
-        }
-    }
-
-    /// The server is up but busy: worth waiting for until the deadline.
-    fn is_refusal(&self) -> bool {
-        matches!(
-            self,
-            LlmError::RateLimited { .. } | LlmError::Server { status: 503 }
-        )
-    }
-
-    /// A failure that may pass: worth a few more attempts. Not a timeout:
-    /// the member has already waited a whole attempt for it.
-    fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            LlmError::Connect { .. } | LlmError::Server { .. }
-        )
-    }
-
-    fn signal(&self) -> Signal {
-        match self {
-            _ if self.is_refusal() => Signal::Refused,
-            LlmError::Timeout(_) => Signal::TimedOut,
-            _ => Signal::Ignored,
-        }
-    }
-}
-
 /// How one call waits for the model.
 #[derive(Clone, Copy, Default)]
 pub struct Call<'a> {
@@ -98,6 +34,10 @@ pub struct Call<'a> {
     /// Runs (at most once per call) when the request joins a queue longer
     /// than `max_queue`, so the member can be told.
     pub on_busy: Option<&'a (dyn Fn() + Sync)>,
+    /// When the member's answer is due: shared by every call made for one
+    /// message (the chain, its repair, the crisis screen). `None`: the
+    /// configured deadline from now.
+    pub deadline: Option<Instant>,
 }
 
 /// One successful completion.
@@ -182,7 +122,9 @@ impl LlmClient {
             response_format,
             seed: self.config.seed,
         };
-        let deadline = Instant::now() + self.config.deadline;
+        let deadline = call
+            .deadline
+            .unwrap_or_else(|| Instant::now() + self.config.deadline);
         let ticket = self.limiter.ticket();
         let (mut attempts, mut failures, mut refusals) = (0, 0, 0);
         let mut told = false;
@@ -203,8 +145,20 @@ impl LlmClient {
                 }
                 Err(error) => error,
             };
+            let cut_short = budget < self.config.timeout;
+            if cut_short && matches!(error, LlmError::Timeout(_)) {
+                // The deadline, not the server, ended this attempt.
+                permit.finish(Signal::Ignored);
+                self.report_load();
+                return Err(LlmError::Deadline(self.config.deadline));
+            }
             permit.finish(error.signal());
             self.report_load();
+            if call.urgent && error.is_refusal() {
+                // A fixed answer exists; the member must not wait for a
+                // busy server.
+                return Err(LlmError::Busy);
+            }
             let wait = if error.is_refusal() {
                 refusals += 1;
                 match &error {
@@ -314,12 +268,11 @@ impl LlmClient {
             .ok_or_else(|| {
                 LlmError::InvalidResponse(format!("body over {MAX_BODY_BYTES} bytes"))
             })?;
-        let parsed: CompletionResponse =
-            serde_json::from_slice(&body).map_err(|e| {
-                // serde's message can quote the body (model text): shape only.
-                let at = format!("line {}, column {}", e.line(), e.column());
-                LlmError::InvalidResponse(format!("unreadable JSON ({:?} at {at})", e.classify()))
-            })?;
+        let parsed: CompletionResponse = serde_json::from_slice(&body).map_err(|e| {
+            // serde's message can quote the body (model text): shape only.
+            let at = format!("line {}, column {}", e.line(), e.column());
+            LlmError::InvalidResponse(format!("unreadable JSON ({:?} at {at})", e.classify()))
+        })?;
         let content = parsed
             .choices
             .into_iter()

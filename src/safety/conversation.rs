@@ -8,7 +8,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::chain::Turn;
-use crate::safety::helplines::is_check_in;
+use crate::safety::crisis;
+use crate::safety::helplines::{answers_risk, is_check_in};
 use crate::safety::risk::{Layer, Risk, RiskKind, Tier};
 
 /// Short answers that say yes, or not no, to the check-in.
@@ -40,6 +41,28 @@ pub fn answer_to_check_in(history: &[Turn], message: &str) -> Option<Risk> {
         rule_id: Some(rule),
         ..Risk::from_layer(Layer::Patterns, tier, RiskKind::SelfRisk)
     })
+}
+
+/// Earlier crisis and concern messages stay out of the model's context,
+/// and so do the bot's answers to them (which echo them): the gate's
+/// promise is that such words are never improvised upon. Each turn was
+/// judged by the whole gate when it arrived, and the bot's fixed text
+/// after it says so; the patterns catch the rest, so no turn is
+/// embedded again with every new message.
+pub fn safe_history(history: &[Turn]) -> Vec<Turn> {
+    let mut dropping = false;
+    let mut kept = Vec::with_capacity(history.len());
+    for (i, turn) in history.iter().enumerate() {
+        if turn.from_member {
+            let answers = history[i + 1..].iter().take_while(|t| !t.from_member);
+            dropping = crisis::assess(&turn.text).tier >= Tier::Concern
+                || answers.clone().any(|t| answers_risk(&t.text));
+        }
+        if !dropping {
+            kept.push(turn.clone());
+        }
+    }
+    kept
 }
 
 #[cfg(test)]

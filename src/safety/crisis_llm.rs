@@ -29,7 +29,11 @@ pub async fn screen(llm: &LlmClient, call: Call<'_>, mode: JsonMode, message: &s
     let tier = match llm
         // The same JSON mode as the chain, so it works wherever the chain
         // does (the parser tolerates prose anyway).
-        .complete_with(&messages, mode.response_format("crisis_screen", &SCHEMA).as_ref(), call)
+        .complete_with(
+            &messages,
+            mode.response_format("crisis_screen", &SCHEMA).as_ref(),
+            call,
+        )
         .await
     {
         Ok(completion) => read_tier(&completion.content),

@@ -81,21 +81,7 @@ pub async fn coe(
         history: &[],
         risk,
     };
-    let busy = ctx_interaction(ctx).map(|interaction| {
-        let http = ctx.serenity_context().http.clone();
-        BusyNotice::new(move || {
-            let (http, interaction) = (http.clone(), interaction.clone());
-            Box::pin(async move {
-                // The "thinking…" placeholder becomes the notice.
-                let notice = EditInteractionResponse::new()
-                    .content(BUSY)
-                    .allowed_mentions(no_mentions());
-                if let Err(error) = interaction.edit_response(&http, notice).await {
-                    tracing::warn!(%error, "could not send the busy notice");
-                }
-            })
-        })
-    });
+    let busy = busy_notice(ctx);
     let answer = respond_to_member(
         data,
         ctx.serenity_context(),
@@ -131,6 +117,23 @@ pub async fn coe(
         answer.mark_undelivered(data).await;
     }
     Ok(())
+}
+
+/// The "thinking…" placeholder becomes the busy notice.
+fn busy_notice(ctx: Context<'_>) -> Option<BusyNotice> {
+    let interaction = ctx_interaction(ctx)?;
+    let http = ctx.serenity_context().http.clone();
+    Some(BusyNotice::new(move || {
+        let (http, interaction) = (http.clone(), interaction.clone());
+        Box::pin(async move {
+            let notice = EditInteractionResponse::new()
+                .content(BUSY)
+                .allowed_mentions(no_mentions());
+            if let Err(error) = interaction.edit_response(&http, notice).await {
+                tracing::warn!(%error, "could not send the busy notice");
+            }
+        })
+    }))
 }
 
 fn ctx_interaction(ctx: Context<'_>) -> Option<CommandInteraction> {

@@ -37,7 +37,7 @@ async fn about(ctx: Context<'_>) -> Result<(), Error> {
          the strategy and emotion the model named, its reasoning (which may paraphrase what you wrote) with emails, phone numbers, links, mentions and IDs redacted, \
          the outcome, timing and token counts. Your message text is not stored. Moderators of this server can \
          read the redacted reasoning to check the companion's work.\n\
-         **For how long:** reasoning text is deleted after {days} days; the anonymous labels stay for research.\n\n\
+         **For how long:** the reasoning text and the emotion the model named are deleted after {days} days; the anonymous labels stay for research.\n\n\
          **Your choices:**\n\
          • `/coe-privacy optout`: no replies to your support-channel messages and nothing recorded about you.\n\
          • `/coe-privacy optin`: undo that.\n\

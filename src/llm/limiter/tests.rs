@@ -46,7 +46,10 @@ async fn a_burst_learns_a_refusing_servers_capacity_and_keeps_it() {
     let limiter = Limiter::new(Concurrency::Adaptive { ceiling: 256 });
     let server = Arc::new(AtomicUsize::new(0));
     let (sent, _) = burst(&limiter, &server, 200).await;
-    assert!(sent <= 500, "first burst sent {sent} requests for 200 members");
+    assert!(
+        sent <= 500,
+        "first burst sent {sent} requests for 200 members"
+    );
     let learned = limiter.load().limit;
     // At the capacity, or one above it after a probe that the last few
     // members left unrefused.
@@ -128,11 +131,17 @@ async fn rising_latency_and_timeouts_shrink_the_limit_once_per_round_trip() {
     let limiter = Limiter::new(Concurrency::Adaptive { ceiling: 100 });
     let fast = Duration::from_millis(500);
     for _ in 0..20 {
-        limiter.try_acquire().unwrap().finish(Signal::Answered(fast));
+        limiter
+            .try_acquire()
+            .unwrap()
+            .finish(Signal::Answered(fast));
     }
     assert_eq!(limiter.load().limit, 100);
     for _ in 0..10 {
-        limiter.try_acquire().unwrap().finish(Signal::Answered(fast * 10));
+        limiter
+            .try_acquire()
+            .unwrap()
+            .finish(Signal::Answered(fast * 10));
     }
     let after_slow = limiter.load().limit;
     assert!((90..100).contains(&after_slow), "{after_slow}");
@@ -163,4 +172,25 @@ async fn the_limit_grows_back_while_answers_hold() {
     }
     let limit = limiter.load().limit;
     assert!((2..=3).contains(&limit), "{limit}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lasting_rise_in_latency_becomes_the_new_normal() {
+    let limiter = Limiter::new(Concurrency::Adaptive { ceiling: 100 });
+    for _ in 0..20 {
+        limiter
+            .try_acquire()
+            .unwrap()
+            .finish(Signal::Answered(Duration::from_secs(1)));
+    }
+    // Every reply now takes three times as long, for good.
+    for _ in 0..300 {
+        limiter
+            .try_acquire()
+            .unwrap()
+            .finish(Signal::Answered(LATENCY * 3 / 2));
+        tokio::time::advance(Duration::from_millis(100)).await;
+    }
+    let limit = limiter.load().limit;
+    assert!(limit >= 80, "shrunk for ever: {limit}");
 }

@@ -63,7 +63,7 @@ async fn flag(
         VerdictChoice::Ok => Verdict::Ok,
         VerdictChoice::Concern => Verdict::Concern,
     };
-    let note = note.map(|n| crate::store::redact::redact(&n));
+    // The store redacts the note.
     let stored = data
         .pipeline
         .store()

@@ -4,6 +4,7 @@
 //! (`ephemeral` on each subcommand, which is where poise reads it).
 
 use super::coe::TherapyChoice;
+use super::guild;
 use crate::chain::Therapy;
 use crate::discord::checks::admins_only;
 use crate::discord::{Context, Error};
@@ -23,11 +24,6 @@ use poise::serenity_prelude as serenity;
 )]
 pub async fn coe_admin(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
-}
-
-/// The guild the command came from (`coe_admin` is guild-only).
-fn guild(ctx: Context<'_>) -> u64 {
-    ctx.guild_id().map_or(0, |g| g.get())
 }
 
 /// Support channels: where plain messages get a reply in a thread.

@@ -5,7 +5,12 @@ mod coe;
 mod moderation;
 mod privacy;
 
-use super::{Data, Error};
+use super::{Context, Data, Error};
+
+/// The guild a guild-only command came from.
+fn guild(ctx: Context<'_>) -> u64 {
+    ctx.guild_id().map_or(0, |g| g.get())
+}
 
 pub fn all() -> Vec<poise::Command<Data, Error>> {
     vec![

@@ -11,6 +11,7 @@ mod embeds;
 mod export;
 mod review;
 
+use super::guild;
 use crate::discord::checks::moderators_only;
 use crate::discord::{Context, Error};
 use crate::pipeline::Member;
@@ -31,10 +32,6 @@ use serenity::CreateEmbed;
 )]
 pub async fn coe_mod(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
-}
-
-fn guild(ctx: Context<'_>) -> u64 {
-    ctx.guild_id().map_or(0, |g| g.get())
 }
 
 #[derive(Debug, Clone, Copy, poise::ChoiceParameter)]

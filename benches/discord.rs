@@ -18,11 +18,9 @@ mod slash;
 mod support;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fake::{ChannelSpec, FakeDiscord};
-use slash::{wait_followups, Coe, Seen, CHANNEL, GUILD};
+use slash::{start_bot, wait_followups, Seen};
 use support::mock::Mock;
 use support::{median, percentile, print_table, row, verdict};
 const WAIT: Duration = Duration::from_secs(10);
@@ -64,28 +62,14 @@ fn latency_row(name: &str, n: usize, l: &[f64], refused: usize) -> Vec<String> {
 async fn run() {
     let probes = support::env_usize("COE_BENCH_PROBES", 200);
     let burst = support::env_usize("COE_BENCH_BURST", 3_000);
-    let fake = FakeDiscord::start().await;
-    fake.add_guild(GUILD);
-    fake.add_channel(ChannelSpec::text(CHANNEL, GUILD, "general"));
     let mock = Mock::start(Duration::ZERO, 0.0).await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let proxy = fake.http_url();
     let extra = [
-        ("DISCORD_TOKEN", "MTEwMDAwMDAw.fake.token-for-bench"),
-        ("DISCORD_PROXY_URL", proxy.as_str()),
         ("COE_USER_MESSAGES_PER_MINUTE", "600"),
-        ("COE_HELPLINE_REGION", "us"),
         ("LLM_MAX_CONCURRENCY", "1024"),
     ];
-    let config = support::config(&mock.base_url(), &dir.path().join("discord.db"), &extra);
-    let pipeline = support::pipeline(&config).await;
-    let handle = coe_bot::discord::start(Arc::new(config), pipeline)
-        .await
-        .expect("bot starts");
-    fake.wait_ready(WAIT).await;
-    let commands = format!("/applications/{}/commands", FakeDiscord::APPLICATION_ID);
-    fake.wait_for_call("PUT", &commands, WAIT).await;
-    let coe = Coe::read(&fake);
+    // Kept whole to the end: it owns the database's folder.
+    let running = start_bot(&mock.base_url(), &extra).await;
+    let (fake, coe) = (running.fake.clone(), &running.coe);
     let mut next_id = 1_000_000u64;
 
     // Warm-up: one checked dispatch (serenity parses the payload), then a few more.
@@ -208,7 +192,8 @@ async fn run() {
             ]),
         ],
     );
-    handle
+    running
+        .bot
         .shutdown(Duration::from_secs(5))
         .await
         .expect("clean shutdown");

@@ -20,11 +20,10 @@ mod fake;
 mod slash;
 mod support;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fake::{ChannelSpec, FakeDiscord};
-use slash::{followup_path, Coe, CHANNEL, GUILD};
+use fake::FakeDiscord;
+use slash::{followup_path, start_bot, Running};
 use support::mock::{Mock, MockStats};
 use support::{print_table, row, verdict};
 
@@ -43,49 +42,19 @@ fn main() {
 
 /// The bot with default model settings against `mock`, behind a fresh fake Discord.
 struct Rig {
-    fake: FakeDiscord,
+    running: Running,
     mock: Mock,
-    coe: Coe,
-    bot: coe_bot::discord::BotHandle,
-    /// Shares the bot's model client, so its learned limit can be read.
-    pipeline: coe_bot::pipeline::Pipeline,
     next_id: u64,
-    _dir: tempfile::TempDir,
 }
 
 impl Rig {
     async fn start(mock: Mock, classifier: bool) -> Rig {
-        let fake = FakeDiscord::start().await;
-        fake.add_guild(GUILD);
-        fake.add_channel(ChannelSpec::text(CHANNEL, GUILD, "general"));
-        let dir = tempfile::tempdir().expect("temp dir");
-        let proxy = fake.http_url();
-        let extra = [
-            ("DISCORD_TOKEN", "MTEwMDAwMDAw.fake.token-for-bench"),
-            ("DISCORD_PROXY_URL", proxy.as_str()),
-            ("COE_HELPLINE_REGION", "us"),
-            (
-                "COE_CRISIS_CLASSIFIER",
-                if classifier { "on" } else { "off" },
-            ),
-        ];
-        let config = support::config(&mock.base_url(), &dir.path().join("load.db"), &extra);
-        let pipeline = support::pipeline(&config).await;
-        let bot = coe_bot::discord::start(Arc::new(config), pipeline.clone())
-            .await
-            .expect("bot starts");
-        fake.wait_ready(WAIT).await;
-        let commands = format!("/applications/{}/commands", FakeDiscord::APPLICATION_ID);
-        fake.wait_for_call("PUT", &commands, WAIT).await;
-        let coe = Coe::read(&fake);
+        let classifier = if classifier { "on" } else { "off" };
+        let extra = [("COE_CRISIS_CLASSIFIER", classifier)];
         Rig {
-            fake,
+            running: start_bot(&mock.base_url(), &extra).await,
             mock,
-            coe,
-            bot,
-            pipeline,
             next_id: 1_000_000,
-            _dir: dir,
         }
     }
 
@@ -104,14 +73,16 @@ impl Rig {
         self.mock.reset().await;
         let started = Instant::now();
         for &id in &ids {
-            self.fake
-                .dispatch_raw("INTERACTION_CREATE", self.coe.event(id))
+            let event = self.running.coe.event(id);
+            self.running
+                .fake
+                .dispatch_raw("INTERACTION_CREATE", event)
                 .await;
         }
         let deadline = Instant::now() + Duration::from_secs(600);
         let (mut replies, mut last) = (Vec::new(), started);
         while Instant::now() < deadline {
-            replies = final_replies(&self.fake, &ids);
+            replies = final_replies(&self.running.fake, &ids);
             if replies.len() == ids.len() {
                 last = replies.iter().map(|(at, _)| *at).max().unwrap_or(started);
                 break;
@@ -121,7 +92,7 @@ impl Rig {
         let model_replies = replies
             .iter()
             .filter(|(_, text)| text.contains(MODEL_REPLY));
-        let busy_notices = self.fake.requests().into_iter().filter(|r| {
+        let busy_notices = self.running.fake.requests().into_iter().filter(|r| {
             r.method == "PATCH"
                 && ids.iter().any(|id| r.path.contains(&format!("/tok-{id}/")))
                 && r.body["content"]
@@ -140,11 +111,11 @@ impl Rig {
     }
 
     fn bot_limit(&self) -> String {
-        self.pipeline.llm().load().limit.to_string()
+        self.running.pipeline.llm().load().limit.to_string()
     }
 
     async fn stop(self) {
-        self.bot.shutdown(WAIT).await.expect("bot stops");
+        self.running.bot.shutdown(WAIT).await.expect("bot stops");
     }
 }
 

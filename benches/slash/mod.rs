@@ -5,15 +5,60 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::fake::{slash_command, Caller, FakeDiscord};
+use crate::fake::{slash_command, Caller, ChannelSpec, FakeDiscord};
 use crate::support;
+use coe_bot::discord::BotHandle;
+use coe_bot::pipeline::Pipeline;
 use serde_json::{json, Value};
 
 /// Where every bench interaction happens.
 pub const GUILD: u64 = 4_000;
 pub const CHANNEL: u64 = 5_001;
+
+/// The real bot behind a fresh fake Discord (one guild, one text channel), ready for `/coe`.
+pub struct Running {
+    pub fake: FakeDiscord,
+    pub bot: BotHandle,
+    /// Shares the bot's store and model client (its learned limit can be read).
+    pub pipeline: Pipeline,
+    pub coe: Coe,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the bot against the model at `llm_base_url`; `extra` adds or overrides variables.
+pub async fn start_bot(llm_base_url: &str, extra: &[(&str, &str)]) -> Running {
+    const WAIT: Duration = Duration::from_secs(10);
+    let fake = FakeDiscord::start().await;
+    fake.add_guild(GUILD);
+    fake.add_channel(ChannelSpec::text(CHANNEL, GUILD, "general"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let proxy = fake.http_url();
+    let mut vars = vec![
+        ("DISCORD_TOKEN", "MTEwMDAwMDAw.fake.token-for-bench"),
+        ("DISCORD_PROXY_URL", proxy.as_str()),
+        ("COE_HELPLINE_REGION", "us"),
+    ];
+    vars.extend_from_slice(extra);
+    let config = support::config(llm_base_url, &dir.path().join("bot.db"), &vars);
+    let pipeline = support::pipeline(&config).await;
+    let bot = coe_bot::discord::start(Arc::new(config), pipeline.clone())
+        .await
+        .expect("bot starts");
+    fake.wait_ready(WAIT).await;
+    let commands = format!("/applications/{}/commands", FakeDiscord::APPLICATION_ID);
+    fake.wait_for_call("PUT", &commands, WAIT).await;
+    let coe = Coe::read(&fake);
+    Running {
+        fake,
+        bot,
+        pipeline,
+        coe,
+        _dir: dir,
+    }
+}
 
 /// Builds `/coe therapy:cbt message:…` invocations from what the bot registered.
 pub struct Coe {

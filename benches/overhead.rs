@@ -14,7 +14,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use coe_bot::chain::Therapy;
+use coe_bot::chain::{Emotion, Therapy};
 use coe_bot::pipeline::{Member, Pipeline};
 use coe_bot::store::{NewInteraction, Outcome, Source};
 use support::mock::Mock;
@@ -184,7 +184,7 @@ async fn store_writes(pipeline: &Pipeline, runs: usize) -> Vec<f64> {
         therapy: Therapy::Cbt,
         prompt_version: Therapy::Cbt.prompt_version().to_string(),
         model: "mock".into(),
-        emotion: Some("sad".into()),
+        emotion: Emotion::from_model("sad"),
         strategy: None,
         reasoning: Some(vec!["a".into()]),
         outcome: Outcome::Replied,

@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use coe_bot::chain::{Strategy, Therapy};
+use coe_bot::chain::{Emotion, Strategy, Therapy};
 use coe_bot::store::anon::UserKeyer;
 use coe_bot::store::redact::redact;
 use coe_bot::store::{NewInteraction, Outcome, Source, Store};
@@ -67,7 +67,7 @@ fn synthetic(i: usize) -> (u64, NewInteraction) {
         therapy,
         prompt_version: therapy.prompt_version().to_string(),
         model: "smollm2".into(),
-        emotion: Some("discouraged".into()),
+        emotion: Emotion::from_model("discouraged"),
         strategy: Some(Strategy::ALL[i % 3]),
         reasoning: therapy.reasons().then_some(reasoning),
         outcome: Outcome::Replied,
@@ -139,7 +139,7 @@ fn insert_sql(keyer: &UserKeyer, i: usize) -> String {
         quote(row.therapy.as_str()),
         quote(&row.prompt_version),
         quote(&row.model),
-        opt(row.emotion.as_deref().map(redact)),
+        opt(row.emotion.as_ref().map(|e| e.as_str().to_owned())),
         opt(row.strategy.map(|s| s.as_str().to_string())),
         opt(reasoning),
         quote(row.outcome.as_str()),

@@ -2,7 +2,7 @@
 //! intake limits → crisis gate → chain → sanitize → record.
 
 use crate::chain::{
-    care_note, response_format, run_chain, Care, ChainError, Strategy, Therapy, Turn,
+    care_note, response_format, run_chain, Care, ChainError, Emotion, Strategy, Therapy, Turn,
 };
 use crate::config::Config;
 use crate::llm::{Call, JsonMode, LlmClient, LlmError};
@@ -61,7 +61,7 @@ pub struct Response {
     pub therapy: Therapy,
     /// The gate's final verdict, the model screen included.
     pub risk: Risk,
-    pub emotion: Option<String>,
+    pub emotion: Option<Emotion>,
     pub reasoning: Vec<String>,
     pub strategy: Option<Strategy>,
     pub model: String,

@@ -4,13 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use coe_bot::chain::{parse_output, ChainOutput};
+use coe_bot::chain::{parse_output, ChainOutput, MAX_LABEL_CHARS};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use serde_json::json;
 
 /// The parser's caps (src/chain/parse.rs): what a caller may rely on.
-const MAX_EMOTION_CHARS: usize = 40;
 const MAX_REASONING_STEPS: usize = 8;
 const MAX_STEP_CHARS: usize = 400;
 /// Generous for a debug build on a slow machine; a quadratic blow-up on a 1 MB input takes far
@@ -32,7 +31,16 @@ fn check_invariants(output: &ChainOutput) {
     assert!(!output.reply.is_empty(), "accepted an empty reply");
     assert_eq!(output.reply, output.reply.trim(), "reply not trimmed");
     if let Some(emotion) = &output.emotion {
-        assert!(!emotion.is_empty() && emotion.chars().count() <= MAX_EMOTION_CHARS);
+        // A label: lower-case ASCII letters and spaces, short.
+        let label = emotion.as_str();
+        assert!(
+            !label.is_empty() && label.len() <= MAX_LABEL_CHARS,
+            "{label:?}"
+        );
+        assert!(
+            label.chars().all(|c| c.is_ascii_lowercase() || c == ' '),
+            "{label:?}"
+        );
     }
     assert!(output.reasoning.len() <= MAX_REASONING_STEPS);
     for step in &output.reasoning {

@@ -2,7 +2,7 @@
 //! reviews, summaries and guild settings.
 
 use chrono::Utc;
-use coe_bot::chain::{Strategy, Therapy};
+use coe_bot::chain::{Emotion, Strategy, Therapy};
 use coe_bot::store::{GuildSetting, NewInteraction, Outcome, Source, Store, SummaryScope, Verdict};
 
 async fn fresh() -> (tempfile::TempDir, Store) {
@@ -27,7 +27,7 @@ fn row(guild: u64, user_key: &str, therapy: Therapy, strategy: Option<Strategy>)
         therapy,
         prompt_version: therapy.prompt_version().into(),
         model: "m".into(),
-        emotion: Some("sadness".into()),
+        emotion: Emotion::from_model("sadness"),
         strategy,
         reasoning: Some(vec![
             "Emotion: sadness; mentions <@123456789012345678>".into(),
@@ -82,6 +82,60 @@ async fn reopening_a_migrated_file_keeps_its_rows() {
         again.recent_interactions(1, 10, None).await.unwrap().len(),
         1
     );
+}
+
+/// Rows written before emotions were labels: migration 0007 keeps an emotion only where it fits
+/// the label rule and a model name only where it is a plain id.
+#[tokio::test]
+async fn migration_0007_keeps_only_labels_and_model_ids_in_old_rows() {
+    let (_dir, store) = fresh().await;
+    let old = [
+        (
+            "Sadness",
+            "gpt-4o-2024-08-06",
+            Some("sadness"),
+            "gpt-4o-2024-08-06",
+        ),
+        (
+            r#"=HYPERLINK("[url]"&A1,"#,
+            "=cmd|' /C calc'!A0",
+            None,
+            "unknown",
+        ),
+        (
+            "deep sadness",
+            "meta/llama-3:q4",
+            Some("deep sadness"),
+            "meta/llama-3:q4",
+        ),
+        ("<@&123> @everyone", "<script>", None, "unknown"),
+    ];
+    for (i, (emotion, model, _, _)) in old.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO interactions (source, user_key, therapy, prompt_version, model, emotion,
+                 outcome, latency_ms) VALUES ('channel', ?, 'cbt', 'cbt-v1', ?, ?, 'replied', 1)",
+        )
+        .bind(format!("old-key-{i}"))
+        .bind(model)
+        .bind(emotion)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+    sqlx::raw_sql(include_str!("../migrations/0007_labels.sql"))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let rows: Vec<(Option<String>, String)> =
+        sqlx::query_as("SELECT emotion, model FROM interactions ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    let expected: Vec<(Option<String>, String)> = old
+        .iter()
+        .map(|(_, _, emotion, model)| (emotion.map(str::to_owned), model.to_string()))
+        .collect();
+    assert_eq!(rows, expected);
 }
 
 #[tokio::test]

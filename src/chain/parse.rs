@@ -1,12 +1,11 @@
 //! Tolerant reading of the model's answer: code fences, prose around the
 //! JSON, trailing commas, other key names and label spellings.
 
-use super::Strategy;
+use super::{Emotion, Strategy};
 use regex::Regex;
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
 
-const MAX_EMOTION_CHARS: usize = 40;
 const MAX_REASONING_STEPS: usize = 8;
 const MAX_STEP_CHARS: usize = 400;
 /// How many `{` positions to try: bounds the work on hostile output.
@@ -18,7 +17,8 @@ const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// What the chain produced, normalized.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainOutput {
-    pub emotion: Option<String>,
+    /// A label from the vocabulary, never the model's own words.
+    pub emotion: Option<Emotion>,
     pub reasoning: Vec<String>,
     /// `None` when the model named no strategy or one that is not EPITOME's.
     pub strategy: Option<Strategy>,
@@ -95,8 +95,7 @@ fn from_object(object: &Map<String, Value>) -> Option<ChainOutput> {
         .to_string();
     let emotion = field(&["emotion", "emotions", "feeling"])
         .and_then(text_of)
-        .map(|e| e.chars().take(MAX_EMOTION_CHARS).collect::<String>())
-        .filter(|e| !e.is_empty());
+        .and_then(|e| Emotion::from_model(&e));
     let strategy = field(&["strategy", "empathy_strategy", "strategy_used"])
         .and_then(text_of)
         .and_then(|label| Strategy::parse_label(&label));
@@ -196,7 +195,7 @@ mod tests {
     fn normalizes_reasoning_and_emotion() {
         let raw = r#"{"emotion": ["Sadness", "fear"], "reasoning": "step one\n\nstep two", "strategy": "ip", "reply": "ok"}"#;
         let out = parse_output(raw).unwrap();
-        assert_eq!(out.emotion.as_deref(), Some("Sadness"));
+        assert_eq!(out.emotion.as_ref().map(Emotion::as_str), Some("sadness"));
         assert_eq!(out.reasoning, vec!["step one", "step two"]);
         let missing = parse_output(r#"{"reply": "ok"}"#).unwrap();
         assert_eq!(missing.emotion, None);

@@ -1,6 +1,6 @@
 //! `coe-bot chat`: the pipeline in a terminal.
 
-use crate::chain::{Therapy, Turn, MAX_HISTORY_TURNS};
+use crate::chain::{Emotion, Therapy, Turn, MAX_HISTORY_TURNS};
 use crate::config::Config;
 use crate::pipeline::{Member, Pipeline, Request, Response};
 use crate::store::{Outcome, Source};
@@ -156,7 +156,7 @@ fn print_response(response: &Response, args: &ChatArgs) {
     }
     println!("{}\n", response.reply);
     let strategy = response.strategy.map_or("unknown", |s| s.as_str());
-    let emotion = response.emotion.as_deref().unwrap_or("unknown");
+    let emotion = response.emotion.as_ref().map_or("unknown", Emotion::as_str);
     println!(
         "strategy: {strategy} · emotion: {emotion} · therapy: {} (prompt {}) · {} · risk {} · {} ms",
         response.therapy,

@@ -7,6 +7,7 @@ use crate::embed::WEIGHTS_FILE;
 use crate::eval::dataset::TieRule;
 use crate::eval::report::terminal_table;
 use crate::eval::{run_eval, EvalOptions, JudgeSetup};
+use crate::safety::sanitize::SafeCsv;
 use crate::store::{Store, SummaryScope, TherapySummary};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -170,7 +171,7 @@ fn stored_time(since: &str) -> anyhow::Result<String> {
 }
 
 fn summaries_csv(summaries: &[TherapySummary]) -> anyhow::Result<String> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = SafeCsv::from_writer(Vec::new());
     writer.write_record(["therapy", "kind", "label", "count"])?;
     for summary in summaries {
         for (kind, counts) in [

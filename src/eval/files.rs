@@ -7,6 +7,7 @@ use super::dataset::{self, DatasetError, EvalItem, Index};
 use super::models::{self, ModelSpec, ModelsError};
 use super::report::{self, Report};
 use super::EvalError;
+use crate::safety::sanitize::SafeCsv;
 use crate::store::EvalItemRow;
 use futures::Stream;
 use std::fs::File;
@@ -89,14 +90,14 @@ pub(crate) async fn write_reports(report: Report, out: PathBuf) -> Result<Report
 
 /// A model's items CSV, written a batch of rows at a time.
 pub(crate) struct ItemsCsv {
-    writer: csv::Writer<BufWriter<File>>,
+    writer: SafeCsv<BufWriter<File>>,
 }
 
 impl ItemsCsv {
     pub(crate) async fn create(path: PathBuf) -> std::io::Result<ItemsCsv> {
         off_runtime(move || {
             let file = File::create(path)?;
-            let writer = csv::Writer::from_writer(BufWriter::new(file));
+            let writer = SafeCsv::from_writer(BufWriter::new(file));
             Ok(ItemsCsv { writer })
         })
         .await

@@ -13,7 +13,6 @@ use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-mod escape;
 mod html;
 mod svg;
 mod tables;

@@ -16,6 +16,7 @@ use crate::chain::{run_chain, Care, ChainError, Therapy};
 use crate::llm::{Call, LlmClient, LlmConfig};
 use crate::safety::crisis;
 use crate::safety::risk::Tier;
+use crate::safety::sanitize::sanitize_reply;
 use crate::store::{EvalItemRow, EvalOutcome, Store};
 use futures::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -309,7 +310,9 @@ async fn evaluate(
             EvalOutcome::Replied,
             output.strategy,
             output.emotion,
-            Some(output.reply),
+            // What the bot would post: the reply is judged and kept as
+            // members would see it.
+            Some(sanitize_reply(&output.reply)),
         ),
         Err(ChainError::Parse(_)) => (EvalOutcome::ParseError, None, None, None),
         Err(ChainError::Llm(error)) => {

@@ -282,7 +282,13 @@ impl LlmClient {
         let usage = parsed.usage.unwrap_or_default();
         Ok(Completion {
             content,
-            model: parsed.model.unwrap_or_else(|| self.config.model.clone()),
+            // The server's name for the model is stored and exported: only
+            // a plain model id is taken from it (a hostile server could
+            // send a formula or a mention); else the configured name.
+            model: parsed
+                .model
+                .filter(|name| is_model_id(name))
+                .unwrap_or_else(|| self.config.model.clone()),
             prompt_tokens: usage.prompt_tokens,
             completion_tokens: usage.completion_tokens,
             attempts: 1,
@@ -352,9 +358,39 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     cause.to_string()
 }
 
+/// A model id as servers name them (`gpt-4o-2024-08-06`,
+/// `meta-llama/Llama-3.1-8B-Instruct:q4`): a letter or digit first, then
+/// letters, digits and `._:/+-`, at most 128 characters.
+fn is_model_id(name: &str) -> bool {
+    name.len() <= 128
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._:/+-".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_plain_model_ids_are_taken_from_the_server() {
+        for id in ["gpt-4o-2024-08-06", "meta-llama/Llama-3.1-8B:q4", "smollm2"] {
+            assert!(is_model_id(id), "{id}");
+        }
+        for hostile in [
+            "=HYPERLINK(\"x\")",
+            "-2+3",
+            "@everyone",
+            "<@1>",
+            "a b",
+            "",
+            "m\u{202E}",
+        ] {
+            assert!(!is_model_id(hostile), "{hostile}");
+        }
+        assert!(!is_model_id(&"m".repeat(129)));
+    }
 
     #[test]
     fn endpoint_joins_base_with_or_without_slash() {

@@ -1,5 +1,8 @@
 //! Output sanitizing: the one place every model-written text passes before
-//! it reaches Discord.
+//! it reaches a person. Replies to members pass [`sanitize_reply`]; the
+//! other destinations have their own rule beside it: moderators' Discord
+//! views ([`moderator_text`]), CSV files ([`SafeCsv`], [`csv_cell`]) and
+//! HTML pages ([`escape_html`]).
 //!
 //! `allowed_mentions` is empty on every message, so Discord itself will not
 //! ping anyone; this is the second layer. It also keeps the text clean of
@@ -11,7 +14,14 @@ use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 
+mod csv_cells;
+mod html;
 mod links;
+mod moderator;
+
+pub use csv_cells::{csv_cell, SafeCsv};
+pub use html::escape_html;
+pub use moderator::moderator_text;
 
 /// What an unknown link or an invite becomes.
 const LINK_REMOVED: &str = "[link removed]";

@@ -1,8 +1,9 @@
 //! `eval_runs` and `eval_items`: evaluation results, written item by item.
 
 use super::db::{Store, StoreError};
+use super::redact::redact;
 use super::writer::Write;
-use crate::chain::{Strategy, Therapy};
+use crate::chain::{Emotion, Strategy, Therapy};
 use futures::{Stream, StreamExt};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use std::collections::HashSet;
@@ -35,7 +36,7 @@ pub struct EvalItemRow {
     pub predicted: Option<Strategy>,
     pub outcome: EvalOutcome,
     pub crisis_flagged: bool,
-    pub emotion: Option<String>,
+    pub emotion: Option<Emotion>,
     pub reply: Option<String>,
     pub latency_ms: u64,
     pub prompt_tokens: Option<u32>,
@@ -183,7 +184,9 @@ impl Store {
                     .and_then(|p| Strategy::parse_label(&p)),
                 outcome,
                 crisis_flagged: row.get(5),
-                emotion: row.get(6),
+                emotion: row
+                    .get::<Option<String>, _>(6)
+                    .and_then(|e| Emotion::from_model(&e)),
                 reply: row.get(7),
                 latency_ms: row.get::<i64, _>(8) as u64,
                 prompt_tokens: row.get::<Option<i64>, _>(9).map(|n| n as u32),
@@ -215,8 +218,8 @@ pub(super) async fn insert_eval_items(
             .push_bind(row.predicted.map(Strategy::as_str))
             .push_bind(row.outcome.as_str())
             .push_bind(row.crisis_flagged)
-            .push_bind(row.emotion.clone())
-            .push_bind(row.reply.clone())
+            .push_bind(row.emotion.as_ref().map(|e| e.as_str().to_owned()))
+            .push_bind(row.reply.as_deref().map(redact))
             .push_bind(row.latency_ms as i64)
             .push_bind(row.prompt_tokens.map(i64::from))
             .push_bind(row.completion_tokens.map(i64::from))

@@ -3,7 +3,7 @@
 use super::db::{Store, StoreError};
 use super::redact::redact;
 use super::writer::Write;
-use crate::chain::{Strategy, Therapy};
+use crate::chain::{Emotion, Strategy, Therapy};
 use crate::safety::risk::Risk;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -82,7 +82,7 @@ pub struct NewInteraction {
     pub therapy: Therapy,
     pub prompt_version: String,
     pub model: String,
-    pub emotion: Option<String>,
+    pub emotion: Option<Emotion>,
     pub strategy: Option<Strategy>,
     pub reasoning: Option<Vec<String>>,
     pub outcome: Outcome,
@@ -127,7 +127,6 @@ impl Store {
                 *step = redact(step);
             }
         }
-        row.emotion = row.emotion.as_deref().map(redact);
         self.writer.write(Write::Interaction(row)).await
     }
 
@@ -215,7 +214,7 @@ pub(super) async fn insert_interactions(
             .push_bind(row.therapy.as_str())
             .push_bind(row.prompt_version.clone())
             .push_bind(row.model.clone())
-            .push_bind(row.emotion.clone())
+            .push_bind(row.emotion.as_ref().map(|e| e.as_str().to_owned()))
             .push_bind(row.strategy.map(Strategy::as_str))
             .push_bind(reasoning)
             .push_bind(row.outcome.as_str())

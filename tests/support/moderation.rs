@@ -1,7 +1,7 @@
 //! Rows and commands the `/coe-mod` tests share: seeded interactions, subcommand invocations and
 //! readers for what a review page shows.
 
-use coe_bot::chain::{Strategy, Therapy};
+use coe_bot::chain::{Emotion, Strategy, Therapy};
 use coe_bot::store::{NewInteraction, Outcome, Source};
 use serde_json::{json, Value};
 
@@ -20,7 +20,7 @@ pub fn seeded_row(guild: u64, i: usize, emotion: &str, reasoning: Vec<String>) -
         therapy: Therapy::Cbt,
         prompt_version: "cbt-v1".into(),
         model: "mock-model".into(),
-        emotion: Some(emotion.into()),
+        emotion: Emotion::from_model(emotion),
         strategy: Some(Strategy::ALL[i % 3]),
         reasoning: Some(reasoning),
         outcome: Outcome::Replied,

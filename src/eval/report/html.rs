@@ -1,9 +1,9 @@
 //! The HTML report: one self-contained page.
 
-use super::escape::esc;
 use super::tables::{run_rows, sections, Section, OWN_LABEL_TITLE};
 use super::{short, strategy_name, svg, Line, Report, PAPER_ACCURACY, PAPER_LABEL};
 use crate::chain::Strategy;
+use crate::safety::sanitize::escape_html as esc;
 use std::fmt::Write as _;
 
 const CSS: &str = include_str!("report.css");

@@ -3,10 +3,10 @@
 //! chart to its column, so the viewBox is kept narrow enough for the text to
 //! stay legible on a phone.
 
-use super::escape::esc;
 use super::{strategy_name, Mix, Report};
 use super::{PAPER_ACCURACY, PAPER_LABEL};
 use crate::chain::Strategy;
+use crate::safety::sanitize::escape_html as esc;
 use std::fmt::Write as _;
 
 const WIDTH: f64 = 420.0;

@@ -1,7 +1,7 @@
-use super::escape::esc;
 use super::*;
 use crate::eval::judge::Training;
 use crate::eval::metrics::{agreement, bootstrap_ci, compute};
+use crate::safety::sanitize::escape_html as esc;
 use serde_json::Value;
 use Strategy::{EmotionalReaction as Er, Exploration as Ex, Interpretation as Ip};
 

@@ -2,7 +2,7 @@
 //! refuses what must not be recorded, with no gap between a check and the
 //! write.
 
-use crate::chain::Therapy;
+use crate::chain::{Emotion, Therapy};
 use crate::store::{NewInteraction, Outcome, Source, Store};
 use chrono::{TimeDelta, Utc};
 
@@ -22,7 +22,7 @@ fn row(user_key: &str) -> NewInteraction {
         therapy: Therapy::Cbt,
         prompt_version: Therapy::Cbt.prompt_version().into(),
         model: "m".into(),
-        emotion: Some("sadness".into()),
+        emotion: Emotion::from_model("sadness"),
         strategy: None,
         reasoning: None,
         outcome: Outcome::Replied,

@@ -2,6 +2,7 @@
 //! with the header. Encoding is CPU work on many rows: callers run it off
 //! the async runtime (`spawn_blocking`).
 
+use crate::safety::sanitize::SafeCsv;
 use crate::store::InteractionRow;
 
 /// The export's columns, in the order of `CsvRow`'s fields.
@@ -69,7 +70,7 @@ pub struct CsvFiles {
 
 impl CsvFiles {
     pub fn new(max_bytes: usize) -> Result<CsvFiles, csv::Error> {
-        let mut writer = csv::Writer::from_writer(Vec::new());
+        let mut writer = SafeCsv::from_writer(Vec::new());
         writer.write_record(COLUMNS)?;
         let header = writer.into_inner().map_err(|e| e.into_error())?;
         Ok(CsvFiles {
@@ -83,9 +84,7 @@ impl CsvFiles {
 
     /// Appends rows, starting a new file whenever the next row would not fit.
     pub fn push(&mut self, rows: &[InteractionRow]) -> Result<(), csv::Error> {
-        let mut writer = csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(Vec::new());
+        let mut writer = SafeCsv::without_headers(Vec::new());
         let mut row_ends = Vec::with_capacity(rows.len());
         for row in rows {
             writer.serialize(CsvRow::from(row))?;

@@ -3,7 +3,11 @@
 //! every text of every embed in the message together within 6,000
 //! characters, whatever the page size. When a page would be longer, the
 //! longest texts are trimmed first, to one common length.
+//!
+//! Every stored text is shown inert (`moderator_text`): the reasoning and
+//! the labels are derived from what the model and the member wrote.
 
+use crate::safety::sanitize::moderator_text as inert;
 use crate::store::InteractionRow;
 use poise::serenity_prelude::{CreateEmbed, CreateEmbedFooter};
 
@@ -34,34 +38,39 @@ impl EmbedText {
                 .reasoning
                 .iter()
                 .enumerate()
-                .map(|(i, step)| format!("{}. {step}", i + 1))
+                .map(|(i, step)| format!("{}. {}", i + 1, inert(step)))
                 .collect();
             steps.join("\n")
         };
         let layer = row
             .risk_layer
             .as_deref()
-            .map_or(String::new(), |l| format!(" ({l})"));
+            .map_or(String::new(), |l| format!(" ({})", inert(l)));
         // Discord refuses an empty field value.
         let known = |value: &Option<String>| {
             let value = value.as_deref().filter(|v| !v.is_empty());
-            value.unwrap_or("unknown").to_string()
+            inert(value.unwrap_or("unknown"))
         };
         let field = |name: &str, value: String, inline| (name.to_string(), value, inline);
         EmbedText {
             title: format!(
                 "#{} · {} · {} · risk {}{layer}",
-                row.id, row.therapy, row.outcome, row.risk_tier
+                row.id,
+                inert(&row.therapy),
+                inert(&row.outcome),
+                inert(&row.risk_tier)
             ),
             fields: vec![
                 field("Emotion", known(&row.emotion), true),
                 field("Strategy", known(&row.strategy), true),
-                field("When", row.created_at.clone(), true),
+                field("When", inert(&row.created_at), true),
                 field("Reasoning", reasoning, false),
             ],
             footer: format!(
                 "{} · prompt {} · {} ms",
-                row.source, row.prompt_version, row.latency_ms
+                inert(&row.source),
+                inert(&row.prompt_version),
+                row.latency_ms
             ),
         }
     }

@@ -15,6 +15,7 @@ use super::guild;
 use crate::discord::checks::moderators_only;
 use crate::discord::{Context, Error};
 use crate::pipeline::Member;
+use crate::safety::sanitize::moderator_text;
 use crate::store::{SummaryScope, Verdict};
 use poise::serenity_prelude as serenity;
 use poise::CreateReply;
@@ -93,7 +94,7 @@ async fn stats(ctx: Context<'_>) -> Result<(), Error> {
         } else {
             counts
                 .iter()
-                .map(|(name, n)| format!("{name} {n}"))
+                .map(|(name, n)| format!("{} {n}", moderator_text(name)))
                 .collect::<Vec<_>>()
                 .join(", ")
         }
@@ -103,7 +104,11 @@ async fn stats(ctx: Context<'_>) -> Result<(), Error> {
     let mut embed = CreateEmbed::new().title("Companion replies by therapy");
     for summary in &summaries {
         embed = embed.field(
-            format!("{} ({} messages)", summary.therapy, summary.total),
+            format!(
+                "{} ({} messages)",
+                moderator_text(&summary.therapy),
+                summary.total
+            ),
             format!(
                 "Strategies: {}\nOutcomes: {}\nReviews: {}",
                 list(&summary.strategies),

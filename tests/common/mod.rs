@@ -2,6 +2,8 @@
 //! answers like an OpenAI-compatible one, and configuration for it.
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use coe_bot::config::Config;
 use coe_bot::safety::classifier::Classifier;
 use coe_bot::safety::gate::Gate;

@@ -5,11 +5,11 @@
 mod support;
 
 use coe_bot::store::GuildSetting;
-use serde_json::Value;
-use support::bot::common::llm_answering;
+use serde_json::{json, Value};
 use support::bot::*;
 use support::logs::CapturedLogs;
 use support::{subcommand_options, Caller};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// Snowflake-sized ids, which no counter or port in a log line can match by chance.
 const MEMBER: u64 = 734_119_552_310_001_001;
@@ -21,8 +21,12 @@ const PRIVATE_TEXT: &str = "I keep rehearsing the argument with Tobias in my hea
 const CHANNEL_TEXT: &str = "Nobody at the Lindqvist office noticed I was gone for a week";
 const CRISIS_TEXT: &str = "honestly i want to kms tonight, the Oskarsson bridge is close";
 const REPLY: &str = "It sounds like the quiet after the wedding has been heavy to carry";
-/// From the model's reasoning (`common::chain_answer`).
-const REASONING: &str = "I am worthless";
+const REASONING: &str = "Thought: Maribel went quiet after the toast";
+/// The model's other fields: an emotion word kept as its label, an unknown strategy, and the
+/// server's name for itself (a plain id, so it is stored).
+const EMOTION: &str = "quillfeather";
+const STRATEGY: &str = "zq-strategy-marker";
+const SERVER_MODEL: &str = "zq-served-model-marker";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn logs_of_a_full_run_hold_no_member_text_model_text_or_user_ids() {
@@ -44,6 +48,9 @@ async fn logs_of_a_full_run_hold_no_member_text_model_text_or_user_ids() {
         "Oskarsson",
         REPLY,
         REASONING,
+        EMOTION,
+        STRATEGY,
+        SERVER_MODEL,
         // The callers' user names (poise's own error handler would log them).
         "riverstone",
         "fieldmouse",
@@ -63,7 +70,7 @@ async fn logs_of_a_full_run_hold_no_member_text_model_text_or_user_ids() {
 /// `/coe` (public and private), support-channel messages (one a crisis, which alerts the
 /// moderators), moderator and privacy commands, and one refusal.
 async fn full_run() {
-    let bot = TestBot::start(llm_answering("exploration", REPLY).await, &[]).await;
+    let bot = TestBot::start(marked_model().await, &[]).await;
     let alert_channel = GuildSetting::AlertChannel(Some(ALERTS));
     bot.store
         .update_guild_setting(GUILD, &alert_channel)
@@ -96,10 +103,33 @@ async fn full_run() {
         .slash(&member, (GUILD, GENERAL), "coe-mod", refused)
         .await;
     bot.answer(refused).await;
+    // The markers reached the store, so the bot had them in hand while it logged.
+    let marked = "SELECT COUNT(*) FROM interactions WHERE emotion = 'quillfeather'
+                  AND model = 'zq-served-model-marker' AND strategy IS NULL";
+    assert_eq!(bot.count(marked).await, 3);
     let forget = subcommand_options("forget", Value::Null);
     let forget = bot
         .slash(&member, (GUILD, GENERAL), "coe-privacy", forget)
         .await;
     assert!(content(&bot.answer(forget).await).starts_with("Deleted"));
     bot.finish().await;
+}
+
+/// A model server whose every field carries a marker the logs must never show.
+async fn marked_model() -> MockServer {
+    let answer = json!({
+        "emotion": EMOTION, "reasoning": [REASONING], "strategy": STRATEGY, "reply": REPLY,
+    });
+    let body = json!({
+        "id": "cmpl-markers", "object": "chat.completion", "model": SERVER_MODEL,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.to_string()},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 120, "completion_tokens": 40, "total_tokens": 160}
+    });
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    server
 }

@@ -87,7 +87,9 @@ pub async fn hostile_model() -> MockServer {
 /// forms), after leading spaces, unless the cell is a plain number.
 pub fn starts_a_formula(cell: &str) -> bool {
     let first = cell.trim_start_matches(' ').chars().next();
-    let formula = ['=', '+', '-', '@', '\t', '\r', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}'];
+    let formula = [
+        '=', '+', '-', '@', '\t', '\r', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+    ];
     first.is_some_and(|c| formula.contains(&c)) && cell.parse::<f64>().is_err()
 }
 
@@ -99,7 +101,10 @@ pub fn assert_csv_safe(what: &str, bytes: &[u8]) -> Vec<csv::StringRecord> {
     let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     for record in &records {
         for cell in record {
-            assert!(!starts_a_formula(cell), "{what}: a cell starts a formula: {cell:?}");
+            assert!(
+                !starts_a_formula(cell),
+                "{what}: a cell starts a formula: {cell:?}"
+            );
         }
     }
     records
@@ -108,7 +113,10 @@ pub fn assert_csv_safe(what: &str, bytes: &[u8]) -> Vec<csv::StringRecord> {
 /// No tag, attribute or URL of the payloads survives unescaped in an HTML page.
 pub fn assert_html_safe(what: &str, html: &str) {
     for tag in ["<script", "<img", "onerror=", "href=", "src=", "\"><"] {
-        assert!(!html.contains(tag), "{what}: the page holds {tag:?} unescaped");
+        assert!(
+            !html.contains(tag),
+            "{what}: the page holds {tag:?} unescaped"
+        );
     }
 }
 
@@ -138,7 +146,15 @@ pub fn assert_discord_safe(what: &str, body: &Value) {
     for text in strings_of(body) {
         let lower = text.to_lowercase();
         // A masked link needs a destination; "[text]([link removed]" is text.
-        for banned in ["<@", "@everyone", "@here", "](http", "](<", "\u{200B}", "\u{202E}"] {
+        for banned in [
+            "<@",
+            "@everyone",
+            "@here",
+            "](http",
+            "](<",
+            "\u{200B}",
+            "\u{202E}",
+        ] {
             assert!(!lower.contains(banned), "{what}: {banned:?} in {text:?}");
         }
         for marker in LINK_MARKERS {

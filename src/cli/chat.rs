@@ -3,6 +3,7 @@
 use crate::chain::{Emotion, Therapy, Turn, MAX_HISTORY_TURNS};
 use crate::config::Config;
 use crate::pipeline::{Member, Pipeline, Request, Response};
+use crate::safety::sanitize::sanitize_reply;
 use crate::store::{Outcome, Source};
 use anyhow::bail;
 use serde_json::json;
@@ -128,7 +129,7 @@ fn print_response(response: &Response, args: &ChatArgs) {
         let object = json!({
             "therapy": response.therapy,
             "emotion": response.emotion,
-            "reasoning": response.reasoning,
+            "reasoning": response.reasoning.iter().map(|s| sanitize_reply(s)).collect::<Vec<_>>(),
             "strategy": response.strategy,
             "reply": response.reply,
             "model": response.model,
@@ -150,7 +151,8 @@ fn print_response(response: &Response, args: &ChatArgs) {
     if args.show_reasoning && !response.reasoning.is_empty() {
         println!("Reasoning ({}):", response.therapy);
         for (i, step) in response.reasoning.iter().enumerate() {
-            println!("  {}. {step}", i + 1);
+            // Model text, like the reply: no links, mentions or control characters.
+            println!("  {}. {}", i + 1, sanitize_reply(step));
         }
         println!();
     }

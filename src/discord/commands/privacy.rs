@@ -34,10 +34,10 @@ async fn about(ctx: Context<'_>) -> Result<(), Error> {
          (CBT, DBT, person-centred or reality therapy); they can be wrong, and they are no substitute \
          for professional help. If you are in danger, contact your local emergency number or a crisis line now.\n\n\
          **What is stored:** for each reply, an anonymous row: a keyed hash instead of your Discord ID, the therapy, \
-         the strategy and emotion the model named, its reasoning (which may paraphrase what you wrote) with emails, phone numbers, links, mentions and IDs redacted, \
+         the strategy and a one-word emotion label the model named, its reasoning (which may paraphrase what you wrote) with emails, phone numbers, links, mentions and IDs redacted, \
          the outcome, timing and token counts. Your message text is not stored. Moderators of this server can \
          read the redacted reasoning to check the companion's work.\n\
-         **For how long:** the reasoning text and the emotion the model named are deleted after {days} days; the anonymous labels stay for research.\n\n\
+         **For how long:** the reasoning text and the emotion label are deleted after {days} days; the anonymous labels stay for research.\n\n\
          **Your choices:**\n\
          • `/coe-privacy optout`: no replies to your support-channel messages and nothing recorded about you.\n\
          • `/coe-privacy optin`: undo that.\n\

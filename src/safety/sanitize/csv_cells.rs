@@ -107,8 +107,8 @@ impl<W: io::Write> SafeCsv<W> {
         self.out.get_ref()
     }
 
-    pub fn into_inner(self) -> Result<W, csv::IntoInnerError<csv::Writer<W>>> {
-        self.out.into_inner()
+    pub fn into_inner(self) -> csv::Result<W> {
+        self.out.into_inner().map_err(|e| e.into_error().into())
     }
 }
 

@@ -72,7 +72,7 @@ impl CsvFiles {
     pub fn new(max_bytes: usize) -> Result<CsvFiles, csv::Error> {
         let mut writer = SafeCsv::from_writer(Vec::new());
         writer.write_record(COLUMNS)?;
-        let header = writer.into_inner().map_err(|e| e.into_error())?;
+        let header = writer.into_inner()?;
         Ok(CsvFiles {
             max_bytes,
             current: header.clone(),
@@ -91,7 +91,7 @@ impl CsvFiles {
             writer.flush()?;
             row_ends.push(writer.get_ref().len());
         }
-        let encoded = writer.into_inner().map_err(|e| e.into_error())?;
+        let encoded = writer.into_inner()?;
         let mut start = 0;
         for end in row_ends {
             let line = &encoded[start..end];

@@ -5,45 +5,7 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
-/// Runs the binary in `dir` (so no developer `.env` is read) with only
-/// the given variables set.
-fn coe(
-    dir: &std::path::Path,
-    vars: &[(&str, impl AsRef<str>)],
-    args: &[&str],
-    stdin: &str,
-) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_coe-bot"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("RUST_BACKTRACE", "1")
-        // The crisis classifier's model, which `chat` and `run` need.
-        .env(
-            "COE_EMBED_MODEL_DIR",
-            std::env::var("COE_EMBED_MODEL_DIR").unwrap_or_default(),
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in vars {
-        command.env(k, v.as_ref());
-    }
-    let mut child = command.spawn().expect("binary runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
+use std::process::Output;
 
 fn assert_one_line_error(output: &Output, expected: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -71,23 +33,19 @@ fn mock_env(
     vars
 }
 
-fn db_url(dir: &std::path::Path) -> String {
-    format!("sqlite://{}", dir.join("coe.db").display())
-}
-
 #[test]
 fn missing_and_invalid_config_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let out = coe(dir.path(), &[] as &[(&str, &str)], &["chat", "hello"], "");
+    let out = run_binary(dir.path(), &[] as &[(&str, &str)], &["chat", "hello"], "");
     assert_one_line_error(&out, "COE_HASH_KEY is not set");
-    let out = coe(
+    let out = run_binary(
         dir.path(),
         &[("COE_HASH_KEY", "short")],
         &["chat", "hello"],
         "",
     );
     assert_one_line_error(&out, "openssl rand -hex 32");
-    let out = coe(
+    let out = run_binary(
         dir.path(),
         &[("COE_HASH_KEY", HASH_KEY), ("LLM_TEMPERATURE", "warm")],
         &["chat", "hello"],
@@ -103,7 +61,7 @@ async fn missing_classifier_files_stop_chat_unless_explicitly_off() {
     let missing = dir.path().join("no-model-here");
     let missing = missing.to_str().unwrap();
     let vars = mock_env(&llm, dir.path(), &[("COE_EMBED_MODEL_DIR", missing)]);
-    let out = coe(dir.path(), &vars, &["chat", "I feel low"], "");
+    let out = run_binary(dir.path(), &vars, &["chat", "I feel low"], "");
     assert_one_line_error(&out, "scripts/embed-model.sh");
     assert!(
         llm_requests(&llm).await.is_empty(),
@@ -118,7 +76,7 @@ async fn missing_classifier_files_stop_chat_unless_explicitly_off() {
             ("COE_CRISIS_CLASSIFIER", "off"),
         ],
     );
-    let out = coe(dir.path(), &vars, &["chat", "I feel low"], "");
+    let out = run_binary(dir.path(), &vars, &["chat", "I feel low"], "");
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("classifier is off"), "{stderr}");
@@ -141,7 +99,7 @@ fn unreachable_model_server_is_one_line() {
         ("LLM_RETRY_BASE_MS", "1"),
         ("DATABASE_URL", db.as_str()),
     ];
-    let out = coe(dir.path(), &vars, &["chat", "I feel low"], "");
+    let out = run_binary(dir.path(), &vars, &["chat", "I feel low"], "");
     assert_one_line_error(&out, "could not be reached");
 }
 
@@ -152,14 +110,14 @@ fn unwritable_database_is_one_line() {
         ("COE_HASH_KEY", HASH_KEY),
         ("DATABASE_URL", "sqlite:///nonexistent-dir/deeper/coe.db"),
     ];
-    let out = coe(dir.path(), &vars, &["chat", "I feel low"], "");
+    let out = run_binary(dir.path(), &vars, &["chat", "I feel low"], "");
     assert_one_line_error(&out, "cannot open the database");
 }
 
 #[test]
 fn therapies_lists_all_five_with_versions() {
     let dir = tempfile::tempdir().unwrap();
-    let out = coe(dir.path(), &[] as &[(&str, &str)], &["therapies"], "");
+    let out = run_binary(dir.path(), &[] as &[(&str, &str)], &["therapies"], "");
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for therapy in coe_bot::chain::Therapy::ALL {
@@ -177,7 +135,7 @@ async fn chat_gives_each_tier_its_texts_and_reports_the_tier() {
     let dir = tempfile::tempdir().unwrap();
     let vars = mock_env(&llm, dir.path(), &[("COE_HELPLINE_REGION", "us")]);
     let run = |text: &str| {
-        let out = coe(dir.path(), &vars, &["chat", "--json", text], "");
+        let out = run_binary(dir.path(), &vars, &["chat", "--json", text], "");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stderr}");
         serde_json::from_slice::<Value>(&out.stdout).unwrap()
@@ -207,7 +165,7 @@ async fn chat_json_prints_the_whole_result_and_records_one_row() {
     let llm = llm_answering("interpretation", "That sounds really painful.").await;
     let dir = tempfile::tempdir().unwrap();
     let vars = mock_env(&llm, dir.path(), &[]);
-    let out = coe(
+    let out = run_binary(
         dir.path(),
         &vars,
         &[
@@ -262,7 +220,7 @@ async fn chat_text_shows_reasoning_on_request() {
     let llm = llm_answering("exploration", "What happened?").await;
     let dir = tempfile::tempdir().unwrap();
     let vars = mock_env(&llm, dir.path(), &[]);
-    let out = coe(
+    let out = run_binary(
         dir.path(),
         &vars,
         &["chat", "--show-reasoning", "rough day"],
@@ -284,7 +242,7 @@ async fn chat_without_a_message_is_a_conversation() {
     let llm = llm_answering("exploration", "Tell me more.").await;
     let dir = tempfile::tempdir().unwrap();
     let vars = mock_env(&llm, dir.path(), &[]);
-    let out = coe(
+    let out = run_binary(
         dir.path(),
         &vars,
         &["chat", "--json"],
@@ -311,7 +269,7 @@ async fn chat_answers_a_crisis_with_helplines_and_exit_zero() {
     let llm = llm_answering("exploration", "never used").await;
     let dir = tempfile::tempdir().unwrap();
     let vars = mock_env(&llm, dir.path(), &[("COE_HELPLINE_REGION", "uk")]);
-    let out = coe(
+    let out = run_binary(
         dir.path(),
         &vars,
         &["chat", "I want to end it all tonight"],
@@ -357,7 +315,7 @@ async fn report_summarizes_recorded_rows_without_user_keys() {
     store.close().await;
     let vars = [("COE_HASH_KEY", HASH_KEY), ("DATABASE_URL", db.as_str())];
 
-    let out = coe(dir.path(), &vars, &["report", "--guild", "1", "--json"], "");
+    let out = run_binary(dir.path(), &vars, &["report", "--guild", "1", "--json"], "");
     assert!(
         out.status.success(),
         "{}",
@@ -373,7 +331,7 @@ async fn report_summarizes_recorded_rows_without_user_keys() {
         serde_json::json!([["exploration", 1], ["unknown", 1]])
     );
 
-    let out = coe(
+    let out = run_binary(
         dir.path(),
         &vars,
         &["report", "--csv", "--since", "2020-01-01"],
@@ -384,9 +342,9 @@ async fn report_summarizes_recorded_rows_without_user_keys() {
     assert!(csv.contains("dbt,outcome,replied,3"), "{csv}");
     assert!(!csv.contains("secret-user-key"));
 
-    let out = coe(dir.path(), &vars, &["report", "--since", "yesterday"], "");
+    let out = run_binary(dir.path(), &vars, &["report", "--since", "yesterday"], "");
     assert_one_line_error(&out, "--since must be a date");
-    let out = coe(dir.path(), &vars, &["report", "--since", "2999-01-01"], "");
+    let out = run_binary(dir.path(), &vars, &["report", "--since", "2999-01-01"], "");
     assert!(String::from_utf8(out.stdout)
         .unwrap()
         .contains("No recorded interactions match."));

@@ -11,37 +11,16 @@ use coe_bot::eval::dataset::TieRule;
 use coe_bot::eval::{run_eval, EvalOptions};
 use coe_bot::store::Store;
 use common::hostile::*;
-use common::{llm_requests, HASH_KEY};
+use common::{db_url, llm_requests, run_binary, HASH_KEY};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-/// Runs the binary in `dir` (so no developer `.env` is read) with only the given variables.
+/// Runs the binary in `dir` and expects it to succeed.
 fn coe(dir: &Path, vars: &[(&str, String)], args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_coe-bot"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env(
-            "COE_EMBED_MODEL_DIR",
-            std::env::var("COE_EMBED_MODEL_DIR").unwrap_or_default(),
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in vars {
-        command.env(k, v);
-    }
-    let output = command.output().expect("binary runs");
+    let output = run_binary(dir, vars, args, "");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "coe-bot {args:?} failed: {stderr}");
     output
-}
-
-fn db_url(dir: &Path) -> String {
-    format!("sqlite://{}", dir.join("coe.db").display())
 }
 
 /// Variables for a run against the wiremock `llm` with a database in `dir`.

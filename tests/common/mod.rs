@@ -9,6 +9,8 @@ use coe_bot::safety::classifier::Classifier;
 use coe_bot::safety::gate::Gate;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 use std::sync::LazyLock;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -65,10 +67,7 @@ pub fn config(llm: &MockServer, dir: &std::path::Path, extra: &[(&str, &str)]) -
     vars.insert("LLM_MODEL".into(), "mock-model".into());
     vars.insert("LLM_RETRY_BASE_MS".into(), "5".into());
     vars.insert("LLM_TIMEOUT_SECS".into(), "5".into());
-    vars.insert(
-        "DATABASE_URL".into(),
-        format!("sqlite://{}", dir.join("coe.db").display()),
-    );
+    vars.insert("DATABASE_URL".into(), db_url(dir));
     if let Ok(dir) = std::env::var("COE_EMBED_MODEL_DIR") {
         vars.insert("COE_EMBED_MODEL_DIR".into(), dir);
     }
@@ -122,4 +121,46 @@ pub async fn llm_requests(server: &MockServer) -> Vec<Value> {
         .iter()
         .map(|r| r.body_json().expect("JSON request"))
         .collect()
+}
+
+/// Runs the binary in `dir` (so no developer `.env` is read) with only
+/// the given variables set.
+pub fn run_binary(
+    dir: &std::path::Path,
+    vars: &[(&str, impl AsRef<str>)],
+    args: &[&str],
+    stdin: &str,
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_coe-bot"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("RUST_BACKTRACE", "1")
+        // The crisis classifier's model, which `chat` and `run` need.
+        .env(
+            "COE_EMBED_MODEL_DIR",
+            std::env::var("COE_EMBED_MODEL_DIR").unwrap_or_default(),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in vars {
+        command.env(k, v.as_ref());
+    }
+    let mut child = command.spawn().expect("binary runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The SQLite URL of a database file in `dir`.
+pub fn db_url(dir: &std::path::Path) -> String {
+    format!("sqlite://{}", dir.join("coe.db").display())
 }

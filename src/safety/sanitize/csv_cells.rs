@@ -71,12 +71,10 @@ impl<W: io::Write> SafeCsv<W> {
         I: IntoIterator<Item = T>,
         T: AsRef<str>,
     {
-        let cells: Vec<T> = cells.into_iter().collect();
-        self.out.write_record(
-            cells
-                .iter()
-                .map(|cell| csv_cell(cell.as_ref()).into_owned()),
-        )
+        let safe = cells
+            .into_iter()
+            .map(|cell| csv_cell(cell.as_ref()).into_owned());
+        self.out.write_record(safe)
     }
 
     /// Writes a serde row (and the header before the first one, when this

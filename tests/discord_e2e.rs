@@ -107,7 +107,7 @@ async fn coe_round_trip() {
 }
 
 async fn all_text(bot: &TestBot) -> String {
-    support::bot::common::all_stored_text(bot.store.pool())
+    support::bot::common::all_stored_text(&bot.store)
         .await
         .join("\n")
 }

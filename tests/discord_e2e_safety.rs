@@ -150,7 +150,7 @@ async fn forget() {
     assert_eq!(bot.rows_of(&alice).await, 0);
     assert_eq!(bot.count("SELECT COUNT(*) FROM reviews").await, 0);
     assert_eq!(bot.rows_of(&bob).await, 1, "other members keep their rows");
-    let stored = support::bot::common::all_stored_text(bot.store.pool()).await;
+    let stored = support::bot::common::all_stored_text(&bot.store).await;
     let key = bot.user_key(&alice);
     // Only forget's tombstone keeps the key, until the retention purge: it
     // stops a reply still in flight from being recorded afterwards.

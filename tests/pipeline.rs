@@ -69,7 +69,7 @@ async fn a_turn_writes_one_anonymized_row() {
     assert_eq!(response.prompt_tokens, Some(120));
     assert_eq!(row_count(&pipeline).await, 1);
 
-    let stored = all_stored_text(pipeline.store().pool()).await;
+    let stored = all_stored_text(pipeline.store()).await;
     let joined = stored.join("\n");
     assert!(
         !joined.contains(&MEMBER_ID.to_string()),

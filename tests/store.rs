@@ -1,16 +1,15 @@
-//! The SQLite store on real files: migrations, privacy operations,
-//! reviews, summaries and guild settings.
+//! The store on real databases, each test on both engines (a SQLite file,
+//! and PostgreSQL when `COE_TEST_POSTGRES_URL` is set): migrations,
+//! privacy operations, reviews, summaries and guild settings.
+
+mod common;
 
 use chrono::Utc;
 use coe_bot::chain::{Emotion, Strategy, Therapy};
-use coe_bot::store::{GuildSetting, NewInteraction, Outcome, Source, Store, SummaryScope, Verdict};
-
-async fn fresh() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("nested-ok.db").display());
-    let store = Store::open(&url).await.unwrap();
-    (dir, store)
-}
+use coe_bot::store::{
+    Engine, GuildSetting, NewInteraction, Outcome, Source, Store, SummaryScope, Verdict,
+};
+use common::databases::TestDb;
 
 /// Records a row the store must accept; returns its id.
 async fn record(store: &Store, row: &NewInteraction) -> i64 {
@@ -43,7 +42,8 @@ fn row(guild: u64, user_key: &str, therapy: Therapy, strategy: Option<Strategy>)
 
 #[tokio::test]
 async fn migrations_create_every_table_on_a_fresh_file() {
-    let (_dir, store) = fresh().await;
+    let db = TestDb::sqlite();
+    let store = db.store().await;
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' ORDER BY name",
     )
@@ -70,14 +70,11 @@ async fn migrations_create_every_table_on_a_fresh_file() {
     assert_eq!(mode, "wal");
 }
 
-#[tokio::test]
-async fn reopening_a_migrated_file_keeps_its_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("coe.db").display());
-    let store = Store::open(&url).await.unwrap();
+async fn reopening_a_migrated_file_keeps_its_rows(db: TestDb) {
+    let store = db.store().await;
     record(&store, &row(1, "k", Therapy::Cbt, None)).await;
     store.close().await;
-    let again = Store::open(&url).await.unwrap();
+    let again = db.store().await;
     assert_eq!(
         again.recent_interactions(1, 10, None).await.unwrap().len(),
         1
@@ -86,9 +83,8 @@ async fn reopening_a_migrated_file_keeps_its_rows() {
 
 /// Rows written before emotions were labels: migration 0007 keeps an emotion only where it fits
 /// the label rule and a model name only where it is a plain id.
-#[tokio::test]
-async fn migration_0007_keeps_only_labels_and_model_ids_in_old_rows() {
-    let (_dir, store) = fresh().await;
+async fn migration_0007_keeps_only_labels_and_model_ids_in_old_rows(db: TestDb) {
+    let store = db.store().await;
     let old = [
         (
             "Sadness",
@@ -113,7 +109,7 @@ async fn migration_0007_keeps_only_labels_and_model_ids_in_old_rows() {
     for (i, (emotion, model, _, _)) in old.iter().enumerate() {
         sqlx::query(
             "INSERT INTO interactions (source, user_key, therapy, prompt_version, model, emotion,
-                 outcome, latency_ms) VALUES ('channel', ?, 'cbt', 'cbt-v1', ?, ?, 'replied', 1)",
+                 outcome, latency_ms) VALUES ('channel', $1, 'cbt', 'cbt-v1', $2, $3, 'replied', 1)",
         )
         .bind(format!("old-key-{i}"))
         .bind(model)
@@ -122,7 +118,11 @@ async fn migration_0007_keeps_only_labels_and_model_ids_in_old_rows() {
         .await
         .unwrap();
     }
-    sqlx::raw_sql(include_str!("../migrations/0007_labels.sql"))
+    let migration = match store.engine() {
+        Engine::Sqlite => include_str!("../migrations/sqlite/0007_labels.sql"),
+        Engine::Postgres => include_str!("../migrations/postgres/0007_labels.sql"),
+    };
+    sqlx::raw_sql(migration)
         .execute(store.pool())
         .await
         .unwrap();
@@ -138,9 +138,8 @@ async fn migration_0007_keeps_only_labels_and_model_ids_in_old_rows() {
     assert_eq!(rows, expected);
 }
 
-#[tokio::test]
-async fn reasoning_is_redacted_before_it_is_written() {
-    let (_dir, store) = fresh().await;
+async fn reasoning_is_redacted_before_it_is_written(db: TestDb) {
+    let store = db.store().await;
     record(
         &store,
         &row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)),
@@ -155,9 +154,8 @@ async fn reasoning_is_redacted_before_it_is_written() {
     }
 }
 
-#[tokio::test]
-async fn forget_deletes_every_row_of_that_key_only() {
-    let (_dir, store) = fresh().await;
+async fn forget_deletes_every_row_of_that_key_only(db: TestDb) {
+    let store = db.store().await;
     let mine = record(&store, &row(1, "me", Therapy::Cbt, None)).await;
     record(&store, &row(1, "me", Therapy::Dbt, None)).await;
     let theirs = record(&store, &row(1, "them", Therapy::Cbt, None)).await;
@@ -185,9 +183,8 @@ async fn forget_deletes_every_row_of_that_key_only() {
     assert_eq!(store.forget("me").await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn opt_out_and_in_are_idempotent() {
-    let (_dir, store) = fresh().await;
+async fn opt_out_and_in_are_idempotent(db: TestDb) {
+    let store = db.store().await;
     assert!(!store.is_opted_out("k").await.unwrap());
     assert!(store.opt_out("k").await.unwrap());
     assert!(!store.opt_out("k").await.unwrap());
@@ -196,9 +193,8 @@ async fn opt_out_and_in_are_idempotent() {
     assert!(!store.opt_in("k").await.unwrap());
 }
 
-#[tokio::test]
-async fn retention_purges_old_reasoning_and_keeps_labels() {
-    let (_dir, store) = fresh().await;
+async fn retention_purges_old_reasoning_and_keeps_labels(db: TestDb) {
+    let store = db.store().await;
     let old = record(
         &store,
         &row(1, "k", Therapy::Cbt, Some(Strategy::Interpretation)),
@@ -209,12 +205,12 @@ async fn retention_purges_old_reasoning_and_keeps_labels() {
         &row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)),
     )
     .await;
-    sqlx::query("UPDATE interactions SET created_at = '2020-01-01T00:00:00.000Z' WHERE id = ?")
+    sqlx::query("UPDATE interactions SET created_at = '2020-01-01T00:00:00.000Z' WHERE id = $1")
         .bind(old)
         .execute(store.pool())
         .await
         .unwrap();
-    assert_eq!(store.purge_free_text(30).await.unwrap(), 1);
+    assert_eq!(store.purge_free_text(30).await.unwrap(), Some(1));
     let rows = store.recent_interactions(1, 10, None).await.unwrap();
     let old_row = rows.iter().find(|r| r.id == old).unwrap();
     let new_row = rows.iter().find(|r| r.id == new).unwrap();
@@ -232,9 +228,8 @@ async fn retention_purges_old_reasoning_and_keeps_labels() {
     assert_eq!(new_row.reasoning.len(), 2);
 }
 
-#[tokio::test]
-async fn review_notes_are_redacted_before_they_are_written() {
-    let (_dir, store) = fresh().await;
+async fn review_notes_are_redacted_before_they_are_written(db: TestDb) {
+    let store = db.store().await;
     let id = record(&store, &row(1, "k", Therapy::Cbt, None)).await;
     let note = "asked <@123456789012345678> to call +44 7700 900123, see https://example.com/x";
     assert!(store
@@ -250,9 +245,8 @@ async fn review_notes_are_redacted_before_they_are_written() {
     }
 }
 
-#[tokio::test]
-async fn reviews_and_reads_stay_inside_their_guild() {
-    let (_dir, store) = fresh().await;
+async fn reviews_and_reads_stay_inside_their_guild(db: TestDb) {
+    let store = db.store().await;
     let other_guilds = record(&store, &row(2, "k", Therapy::Cbt, None)).await;
     assert!(!store
         .add_review(1, other_guilds, "mod", Verdict::Ok, None)
@@ -269,9 +263,8 @@ async fn reviews_and_reads_stay_inside_their_guild() {
     );
 }
 
-#[tokio::test]
-async fn paging_walks_back_through_older_rows() {
-    let (_dir, store) = fresh().await;
+async fn paging_walks_back_through_older_rows(db: TestDb) {
+    let store = db.store().await;
     for _ in 0..7 {
         record(&store, &row(1, "k", Therapy::Pct, None)).await;
     }
@@ -285,9 +278,8 @@ async fn paging_walks_back_through_older_rows() {
     );
 }
 
-#[tokio::test]
-async fn summaries_count_strategies_outcomes_and_verdicts_per_therapy() {
-    let (_dir, store) = fresh().await;
+async fn summaries_count_strategies_outcomes_and_verdicts_per_therapy(db: TestDb) {
+    let store = db.store().await;
     let a = record(
         &store,
         &row(1, "k", Therapy::Cbt, Some(Strategy::Exploration)),
@@ -327,9 +319,8 @@ async fn summaries_count_strategies_outcomes_and_verdicts_per_therapy() {
     assert_eq!(everything.len(), 3);
 }
 
-#[tokio::test]
-async fn guild_settings_update_one_field_at_a_time() {
-    let (_dir, store) = fresh().await;
+async fn guild_settings_update_one_field_at_a_time(db: TestDb) {
+    let store = db.store().await;
     assert_eq!(store.guild_settings(9).await.unwrap(), Default::default());
     store
         .update_guild_setting(9, &GuildSetting::DefaultTherapy(Therapy::Rt))
@@ -357,9 +348,8 @@ async fn guild_settings_update_one_field_at_a_time() {
     );
 }
 
-#[tokio::test]
-async fn seeded_channels_apply_once_then_admins_rule() {
-    let (_dir, store) = fresh().await;
+async fn seeded_channels_apply_once_then_admins_rule(db: TestDb) {
+    let store = db.store().await;
     store
         .seed_support_channels(&[(1, 10), (1, 11), (2, 20)])
         .await
@@ -379,9 +369,8 @@ async fn seeded_channels_apply_once_then_admins_rule() {
     assert!(!store.is_support_channel(2, 10).await.unwrap());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn concurrent_writes_share_commits_and_each_gets_its_own_id() {
-    let (_dir, store) = fresh().await;
+async fn concurrent_writes_share_commits_and_each_gets_its_own_id(db: TestDb) {
+    let store = db.store().await;
     let writes = (0..300).map(|i| {
         let store = store.clone();
         async move { record(&store, &row(1, &format!("k{i}"), Therapy::Cbt, None)).await }
@@ -397,10 +386,9 @@ async fn concurrent_writes_share_commits_and_each_gets_its_own_id() {
     assert_eq!(count, 300);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn one_bad_row_does_not_sink_the_rows_committed_with_it() {
+async fn one_bad_row_does_not_sink_the_rows_committed_with_it(db: TestDb) {
     use coe_bot::store::{EvalItemRow, EvalOutcome};
-    let (_dir, store) = fresh().await;
+    let store = db.store().await;
     // No such run: the foreign key refuses this row.
     let orphan = EvalItemRow {
         item_id: "1".into(),
@@ -425,3 +413,20 @@ async fn one_bad_row_does_not_sink_the_rows_committed_with_it() {
     assert!(bad.is_err());
     assert!(good.iter().all(Result::is_ok), "{good:?}");
 }
+
+on_both_engines!(
+    reopening_a_migrated_file_keeps_its_rows,
+    migration_0007_keeps_only_labels_and_model_ids_in_old_rows,
+    reasoning_is_redacted_before_it_is_written,
+    forget_deletes_every_row_of_that_key_only,
+    opt_out_and_in_are_idempotent,
+    retention_purges_old_reasoning_and_keeps_labels,
+    review_notes_are_redacted_before_they_are_written,
+    reviews_and_reads_stay_inside_their_guild,
+    paging_walks_back_through_older_rows,
+    summaries_count_strategies_outcomes_and_verdicts_per_therapy,
+    guild_settings_update_one_field_at_a_time,
+    seeded_channels_apply_once_then_admins_rule,
+    concurrent_writes_share_commits_and_each_gets_its_own_id,
+    one_bad_row_does_not_sink_the_rows_committed_with_it,
+);

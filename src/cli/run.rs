@@ -35,7 +35,8 @@ async fn purge_daily(store: Store, days: u32) {
     loop {
         every.tick().await;
         match store.purge_free_text(days).await {
-            Ok(cleared) => tracing::info!(cleared, days, "purged reasoning past retention"),
+            Ok(Some(cleared)) => tracing::info!(cleared, days, "purged reasoning past retention"),
+            Ok(None) => tracing::info!("another process is running the retention purge"),
             Err(error) => tracing::error!(%error, "retention purge failed"),
         }
     }
@@ -45,9 +46,12 @@ pub async fn purge(config: Config) -> anyhow::Result<()> {
     let store = Store::open(&config.database_url).await?;
     let cleared = store.purge_free_text(config.retention_days).await?;
     store.close().await;
-    println!(
-        "Cleared free text from {cleared} row(s) older than {} days.",
-        config.retention_days
-    );
+    match cleared {
+        Some(cleared) => println!(
+            "Cleared free text from {cleared} row(s) older than {} days.",
+            config.retention_days
+        ),
+        None => println!("Another process is purging this database now; nothing to do."),
+    }
     Ok(())
 }

@@ -1,102 +1,144 @@
-//! The SQLite pool: created and migrated on first use, WAL for concurrent
-//! readers, a busy timeout so a briefly locked file waits instead of failing.
+//! The store's handle: a pool on SQLite or PostgreSQL (`engine`), migrated
+//! on open, with the group-commit writer beside it.
 
+use super::engine::{self, Engine};
 use super::writer::Writer;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection, SqlitePool};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyPool, ConnectOptions, Connection};
 use std::str::FromStr;
 use std::time::Duration;
 
 /// The health probe gives up this soon on a lock instead of queueing
 /// behind a long transaction (the bot's own commits take milliseconds).
-const PROBE_BUSY_TIMEOUT: Duration = Duration::from_millis(250);
+const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open the database {url}: {source}")]
     Open { url: String, source: sqlx::Error },
+    #[error("DATABASE_URL={0} names no database this bot knows; use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB")]
+    Scheme(String),
     #[error("cannot migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
     #[error("database write failed: {0}")]
     Write(String),
+    #[error("the database holds a {column} this version does not know ({value:?}); run the coe-bot version that wrote it, or fix the row")]
+    UnknownValue { column: &'static str, value: String },
 }
 
 /// Handle to the database; cheap to clone (a pool inside).
 #[derive(Clone, Debug)]
 pub struct Store {
-    pub(super) pool: SqlitePool,
+    pub(super) pool: AnyPool,
+    pub(super) engine: Engine,
     pub(super) writer: Writer,
 }
 
 impl Store {
     /// Opens (creating if needed) and migrates the database at `url`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
-        let open_error = |source| StoreError::Open {
-            url: url.to_string(),
-            source,
-        };
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(open_error)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL is durable across process crashes in WAL mode; only an
-            // OS crash or power loss can drop the last transactions.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            // 1 MiB of page cache per connection instead of SQLite's 2 MiB:
-            // with 8 connections the caches were most of the memory a long
-            // eval grew by (BENCHMARKS.md, Figure 6).
-            .pragma("cache_size", "-1024")
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            // A local file does not drop connections; the default ping on
-            // every acquire is a round trip to sqlx's worker thread.
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await
-            .map_err(open_error)?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        let writer = Writer::spawn(pool.clone());
-        Ok(Store { pool, writer })
+        let store = Store::open_unmigrated(url).await?;
+        store.migrate().await?;
+        Ok(store)
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    /// Opens (creating if needed) without migrating: `coe-bot doctor`
+    /// looks before it changes anything.
+    pub async fn open_unmigrated(url: &str) -> Result<Store, StoreError> {
+        let (pool, engine) = engine::connect(url).await?;
+        let writer = Writer::spawn(pool.clone());
+        Ok(Store {
+            pool,
+            engine,
+            writer,
+        })
+    }
+
+    /// Applies the migrations not applied yet; returns how many. Several
+    /// processes starting at once are safe: sqlx takes PostgreSQL's
+    /// advisory lock around them (SQLite's write lock serializes them).
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        let migrator = self.engine.migrator();
+        let before = self.applied_migrations().await?;
+        migrator.run(&self.pool).await?;
+        Ok(self.applied_migrations().await?.saturating_sub(before))
+    }
+
+    /// Migrations this version has that the database has not applied.
+    pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        let known = self.engine.migrator().iter().count();
+        Ok(known.saturating_sub(self.applied_migrations().await?))
+    }
+
+    async fn applied_migrations(&self) -> Result<usize, StoreError> {
+        let count: Result<i64, sqlx::Error> =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&self.pool)
+                .await;
+        match count {
+            Ok(n) => Ok(n as usize),
+            // A database never migrated has no such table yet.
+            Err(sqlx::Error::Database(_)) => Ok(0),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
-    /// Takes and releases SQLite's write lock on a connection of its own, so
-    /// the probe never holds one of the pool's connections (nor the
-    /// group-commit writer's) while it waits.
+    /// Whether a write could be committed now, within a quarter second.
+    /// SQLite: takes and releases the write lock on a connection of its
+    /// own, so the probe never holds one of the pool's connections (nor the
+    /// group-commit writer's) while it waits. PostgreSQL: the server is
+    /// reachable and not a read-only standby.
     pub async fn is_writable(&self) -> bool {
-        let pool = &self.pool;
-        if pool.is_closed() {
+        if self.pool.is_closed() {
             return false;
         }
-        let options = (*pool.connect_options())
-            .clone()
-            .create_if_missing(false)
-            .busy_timeout(PROBE_BUSY_TIMEOUT);
         let probe = async {
-            let mut connection = options.connect().await?;
-            sqlx::raw_sql("BEGIN IMMEDIATE; ROLLBACK")
-                .execute(&mut connection)
-                .await?;
-            connection.close().await
+            match self.engine {
+                Engine::Sqlite => self.probe_sqlite_lock().await,
+                Engine::Postgres => {
+                    let standby: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok(!standby)
+                }
+            }
         };
-        match probe.await {
-            Ok(()) => true,
-            Err(error) => {
+        match tokio::time::timeout(PROBE_TIMEOUT * 4, probe).await {
+            Ok(Ok(writable)) => writable,
+            Ok(Err(error)) => {
                 tracing::debug!(%error, "database write probe failed");
                 false
             }
+            Err(_) => false,
         }
     }
 
-    /// Waits for in-flight queries and closes every connection, so the WAL
-    /// is checkpointed and the file is left clean.
+    async fn probe_sqlite_lock(&self) -> Result<bool, sqlx::Error> {
+        let url = self.pool.connect_options().database_url.to_string();
+        let mut connection = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(false)
+            .busy_timeout(PROBE_TIMEOUT)
+            .connect()
+            .await?;
+        sqlx::raw_sql("BEGIN IMMEDIATE; ROLLBACK")
+            .execute(&mut connection)
+            .await?;
+        connection.close().await?;
+        Ok(true)
+    }
+
+    /// Waits for in-flight queries and closes every connection, so a
+    /// SQLite WAL is checkpointed and the file is left clean.
     pub async fn close(&self) {
         self.pool.close().await;
     }

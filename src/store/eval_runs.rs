@@ -2,10 +2,12 @@
 
 use super::db::{Store, StoreError};
 use super::redact::redact;
+use super::sql::{known, known_or_null, values_list};
+use super::time::now;
 use super::writer::Write;
 use crate::chain::{Emotion, Strategy, Therapy};
 use futures::{Stream, StreamExt};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::AnyConnection;
 use std::collections::HashSet;
 
 /// How one (item, therapy) pair ended.
@@ -19,6 +21,16 @@ pub enum EvalOutcome {
 }
 
 impl EvalOutcome {
+    pub const ALL: [EvalOutcome; 3] = [
+        EvalOutcome::Replied,
+        EvalOutcome::ParseError,
+        EvalOutcome::LlmError,
+    ];
+
+    pub fn parse(label: &str) -> Option<EvalOutcome> {
+        EvalOutcome::ALL.into_iter().find(|o| o.as_str() == label)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EvalOutcome::Replied => "replied",
@@ -55,7 +67,7 @@ pub struct EvalCounts {
 
 impl Store {
     pub async fn create_eval_run(&self, run_id: &str, info_json: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO eval_runs (run_id, info) VALUES (?, ?)")
+        sqlx::query("INSERT INTO eval_runs (run_id, info) VALUES ($1, $2)")
             .bind(run_id)
             .bind(info_json)
             .execute(&self.pool)
@@ -66,7 +78,7 @@ impl Store {
     /// The stored run description (JSON), if the run exists.
     pub async fn eval_run_info(&self, run_id: &str) -> Result<Option<String>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT info FROM eval_runs WHERE run_id = ?")
+            sqlx::query_scalar("SELECT info FROM eval_runs WHERE run_id = $1")
                 .bind(run_id)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -75,10 +87,10 @@ impl Store {
 
     pub async fn finish_eval_run(&self, run_id: &str, info_json: &str) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE eval_runs SET info = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-             WHERE run_id = ?",
+            "UPDATE eval_runs SET info = $1, finished_at = $2 WHERE run_id = $3",
         )
         .bind(info_json)
+        .bind(now())
         .bind(run_id)
         .execute(&self.pool)
         .await?;
@@ -90,16 +102,15 @@ impl Store {
         &self,
         run_id: &str,
     ) -> Result<HashSet<(String, Therapy)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT item_id, therapy FROM eval_items WHERE run_id = ? AND outcome <> 'llm_error'",
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT item_id, therapy FROM eval_items WHERE run_id = $1 AND outcome <> 'llm_error'",
         )
         .bind(run_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| Some((r.get(0), r.get::<String, _>(1).parse().ok()?)))
-            .collect())
+        rows.into_iter()
+            .map(|(item, therapy)| Ok((item, known(THERAPY, &therapy, parse_therapy)?)))
+            .collect()
     }
 
     /// Writes (or, for a retried LLM error, replaces) one item's result,
@@ -126,7 +137,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         for (therapy, item_id, strategy) in judged {
             sqlx::query(
-                "UPDATE eval_items SET judged_strategy = ? WHERE run_id = ? AND therapy = ? AND item_id = ?",
+                "UPDATE eval_items SET judged_strategy = $1
+                 WHERE run_id = $2 AND therapy = $3 AND item_id = $4",
             )
             .bind(strategy.as_str())
             .bind(run_id)
@@ -140,18 +152,19 @@ impl Store {
     }
 
     pub async fn eval_counts(&self, run_id: &str) -> Result<EvalCounts, StoreError> {
-        let row = sqlx::query(
-            "SELECT COALESCE(SUM(outcome = 'parse_error'), 0), COALESCE(SUM(outcome = 'llm_error'), 0),
-                    COALESCE(SUM(crisis_flagged), 0)
-             FROM eval_items WHERE run_id = ?",
+        let (parse_errors, llm_errors, crisis_flagged): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*) FILTER (WHERE outcome = 'parse_error'),
+                    COUNT(*) FILTER (WHERE outcome = 'llm_error'),
+                    COUNT(*) FILTER (WHERE crisis_flagged = 1)
+             FROM eval_items WHERE run_id = $1",
         )
         .bind(run_id)
         .fetch_one(&self.pool)
         .await?;
         Ok(EvalCounts {
-            parse_errors: row.get::<i64, _>(0) as usize,
-            llm_errors: row.get::<i64, _>(1) as usize,
-            crisis_flagged: row.get::<i64, _>(2) as usize,
+            parse_errors: parse_errors as usize,
+            llm_errors: llm_errors as usize,
+            crisis_flagged: crisis_flagged as usize,
         })
     }
 
@@ -160,71 +173,104 @@ impl Store {
         &'a self,
         run_id: &'a str,
     ) -> impl Stream<Item = Result<EvalItemRow, StoreError>> + 'a {
-        sqlx::query(
+        sqlx::query_as::<_, StoredEvalItem>(
             "SELECT item_id, therapy, gold, predicted, outcome, crisis_flagged, emotion, reply,
                     latency_ms, prompt_tokens, completion_tokens, judged_strategy
-             FROM eval_items WHERE run_id = ? ORDER BY therapy, item_id",
+             FROM eval_items WHERE run_id = $1 ORDER BY therapy, item_id",
         )
         .bind(run_id)
         .fetch(&self.pool)
-        .map(|row| {
-            let row = row?;
-            let outcome = match row.get::<String, _>(4).as_str() {
-                "replied" => EvalOutcome::Replied,
-                "parse_error" => EvalOutcome::ParseError,
-                _ => EvalOutcome::LlmError,
-            };
-            // The table's CHECK constraints keep these labels valid.
-            Ok(EvalItemRow {
-                item_id: row.get(0),
-                therapy: row.get::<String, _>(1).parse().unwrap_or(Therapy::Base),
-                gold: Strategy::parse_label(row.get(2)).unwrap_or(Strategy::Exploration),
-                predicted: row
-                    .get::<Option<String>, _>(3)
-                    .and_then(|p| Strategy::parse_label(&p)),
-                outcome,
-                crisis_flagged: row.get(5),
-                emotion: row
-                    .get::<Option<String>, _>(6)
-                    .and_then(|e| Emotion::from_model(&e)),
-                reply: row.get(7),
-                latency_ms: row.get::<i64, _>(8) as u64,
-                prompt_tokens: row.get::<Option<i64>, _>(9).map(|n| n as u32),
-                completion_tokens: row.get::<Option<i64>, _>(10).map(|n| n as u32),
-                judged_strategy: row
-                    .get::<Option<String>, _>(11)
-                    .and_then(|p| Strategy::parse_label(&p)),
-            })
+        .map(|row| EvalItemRow::try_from(row?))
+    }
+}
+
+const THERAPY: &str = "eval_items.therapy";
+
+fn parse_therapy(label: &str) -> Option<Therapy> {
+    label.parse().ok()
+}
+
+/// An `eval_items` row as stored.
+#[derive(sqlx::FromRow)]
+struct StoredEvalItem {
+    item_id: String,
+    therapy: String,
+    gold: String,
+    predicted: Option<String>,
+    outcome: String,
+    crisis_flagged: i64,
+    emotion: Option<String>,
+    reply: Option<String>,
+    latency_ms: i64,
+    prompt_tokens: Option<i64>,
+    completion_tokens: Option<i64>,
+    judged_strategy: Option<String>,
+}
+
+impl TryFrom<StoredEvalItem> for EvalItemRow {
+    type Error = StoreError;
+
+    fn try_from(row: StoredEvalItem) -> Result<EvalItemRow, StoreError> {
+        let strategy = Strategy::parse_label;
+        Ok(EvalItemRow {
+            therapy: known(THERAPY, &row.therapy, parse_therapy)?,
+            gold: known("eval_items.gold", &row.gold, strategy)?,
+            predicted: known_or_null("eval_items.predicted", row.predicted.as_deref(), strategy)?,
+            outcome: known("eval_items.outcome", &row.outcome, EvalOutcome::parse)?,
+            crisis_flagged: row.crisis_flagged != 0,
+            // Rows from before labels were enforced may hold prose: it goes.
+            emotion: row.emotion.as_deref().and_then(Emotion::from_model),
+            item_id: row.item_id,
+            reply: row.reply,
+            latency_ms: row.latency_ms as u64,
+            prompt_tokens: row.prompt_tokens.map(|n| n as u32),
+            completion_tokens: row.completion_tokens.map(|n| n as u32),
+            judged_strategy: known_or_null(
+                "eval_items.judged_strategy",
+                row.judged_strategy.as_deref(),
+                strategy,
+            )?,
         })
     }
 }
 
-/// One multi-row INSERT for the group-commit writer.
+/// One multi-row INSERT for the group-commit writer; a retried LLM error
+/// replaces its row.
 pub(super) async fn insert_eval_items(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     rows: &[(&str, &EvalItemRow)],
 ) -> Result<(), sqlx::Error> {
-    let mut insert = QueryBuilder::<Sqlite>::new(
-        "INSERT OR REPLACE INTO eval_items (run_id, item_id, therapy, gold, predicted, outcome,
+    let sql = format!(
+        "INSERT INTO eval_items (run_id, item_id, therapy, gold, predicted, outcome,
              crisis_flagged, emotion, reply, latency_ms, prompt_tokens, completion_tokens,
-             judged_strategy) ",
+             judged_strategy) VALUES {}
+         ON CONFLICT (run_id, therapy, item_id) DO UPDATE SET
+             gold = excluded.gold, predicted = excluded.predicted, outcome = excluded.outcome,
+             crisis_flagged = excluded.crisis_flagged, emotion = excluded.emotion,
+             reply = excluded.reply, latency_ms = excluded.latency_ms,
+             prompt_tokens = excluded.prompt_tokens,
+             completion_tokens = excluded.completion_tokens,
+             judged_strategy = excluded.judged_strategy",
+        values_list(rows.len(), 13)
     );
-    insert.push_values(rows, |mut values, (run_id, row)| {
-        values
-            .push_bind(run_id.to_string())
-            .push_bind(row.item_id.clone())
-            .push_bind(row.therapy.as_str())
-            .push_bind(row.gold.as_str())
-            .push_bind(row.predicted.map(Strategy::as_str))
-            .push_bind(row.outcome.as_str())
-            .push_bind(row.crisis_flagged)
-            .push_bind(row.emotion.as_ref().map(|e| e.as_str().to_owned()))
-            .push_bind(row.reply.as_deref().map(redact))
-            .push_bind(row.latency_ms as i64)
-            .push_bind(row.prompt_tokens.map(i64::from))
-            .push_bind(row.completion_tokens.map(i64::from))
-            .push_bind(row.judged_strategy.map(Strategy::as_str));
-    });
-    insert.build().execute(conn).await?;
+    // Only placeholders are spliced in; every value is bound.
+    let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (run_id, row) in rows {
+        insert = insert
+            .bind(run_id.to_string())
+            .bind(row.item_id.clone())
+            .bind(row.therapy.as_str())
+            .bind(row.gold.as_str())
+            .bind(row.predicted.map(Strategy::as_str))
+            .bind(row.outcome.as_str())
+            .bind(i64::from(row.crisis_flagged))
+            .bind(row.emotion.as_ref().map(|e| e.as_str().to_owned()))
+            .bind(row.reply.as_deref().map(redact))
+            .bind(row.latency_ms as i64)
+            .bind(row.prompt_tokens.map(i64::from))
+            .bind(row.completion_tokens.map(i64::from))
+            .bind(row.judged_strategy.map(Strategy::as_str));
+    }
+    insert.execute(conn).await?;
     Ok(())
 }

@@ -1,9 +1,13 @@
 //! Per-guild settings and support channels.
 
 use super::db::{Store, StoreError};
+use super::sql::known_or_null;
+use super::time::now;
 use crate::chain::Therapy;
-use sqlx::Row;
 use std::collections::HashMap;
+
+const ADD_CHANNEL: &str =
+    "INSERT INTO support_channels (guild_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 
 /// What an admin configured for one guild; `None` means "use the default".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,30 +27,53 @@ pub enum GuildSetting {
     HelplineRegion(String),
 }
 
-fn id(value: Option<i64>) -> Option<u64> {
-    value.map(|v| v as u64)
+/// A `guild_settings` row as stored.
+#[derive(sqlx::FromRow)]
+struct StoredSettings {
+    default_therapy: Option<String>,
+    moderator_role_id: Option<i64>,
+    alert_channel_id: Option<i64>,
+    helpline_region: Option<String>,
+}
+
+impl TryFrom<StoredSettings> for GuildSettings {
+    type Error = StoreError;
+
+    fn try_from(row: StoredSettings) -> Result<GuildSettings, StoreError> {
+        let id = |value: Option<i64>| value.map(|v| v as u64);
+        Ok(GuildSettings {
+            default_therapy: known_or_null(
+                "guild_settings.default_therapy",
+                row.default_therapy.as_deref(),
+                |t| t.parse().ok(),
+            )?,
+            moderator_role_id: id(row.moderator_role_id),
+            alert_channel_id: id(row.alert_channel_id),
+            helpline_region: row.helpline_region,
+        })
+    }
+}
+
+/// The upsert of one setting's column; the others stay as they are.
+fn upsert(column: &str) -> String {
+    format!(
+        "INSERT INTO guild_settings (guild_id, {column}, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (guild_id) DO UPDATE
+         SET {column} = excluded.{column}, updated_at = excluded.updated_at"
+    )
 }
 
 impl Store {
     #[tracing::instrument(skip_all)]
     pub async fn guild_settings(&self, guild_id: u64) -> Result<GuildSettings, StoreError> {
-        let row = sqlx::query(
+        let row: Option<StoredSettings> = sqlx::query_as(
             "SELECT default_therapy, moderator_role_id, alert_channel_id, helpline_region
-             FROM guild_settings WHERE guild_id = ?",
+             FROM guild_settings WHERE guild_id = $1",
         )
         .bind(guild_id as i64)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row
-            .map(|row| GuildSettings {
-                default_therapy: row
-                    .get::<Option<String>, _>("default_therapy")
-                    .and_then(|t| t.parse().ok()),
-                moderator_role_id: id(row.get("moderator_role_id")),
-                alert_channel_id: id(row.get("alert_channel_id")),
-                helpline_region: row.get("helpline_region"),
-            })
-            .unwrap_or_default())
+        row.map_or(Ok(GuildSettings::default()), GuildSettings::try_from)
     }
 
     #[tracing::instrument(skip_all)]
@@ -55,52 +82,31 @@ impl Store {
         guild_id: u64,
         setting: &GuildSetting,
     ) -> Result<(), StoreError> {
-        // One upsert per column keeps each statement static (no SQL built
-        // from strings) while leaving the other settings untouched.
-        let (sql, value): (&str, Option<String>) = match setting {
-            GuildSetting::DefaultTherapy(t) => (
-                "INSERT INTO guild_settings (guild_id, default_therapy) VALUES (?, ?)
-                 ON CONFLICT (guild_id) DO UPDATE SET default_therapy = excluded.default_therapy,
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-                Some(t.as_str().into()),
-            ),
-            GuildSetting::ModeratorRole(role) => (
-                "INSERT INTO guild_settings (guild_id, moderator_role_id) VALUES (?, ?)
-                 ON CONFLICT (guild_id) DO UPDATE SET moderator_role_id = excluded.moderator_role_id,
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-                role.map(|r| r.to_string()),
-            ),
-            GuildSetting::AlertChannel(channel) => (
-                "INSERT INTO guild_settings (guild_id, alert_channel_id) VALUES (?, ?)
-                 ON CONFLICT (guild_id) DO UPDATE SET alert_channel_id = excluded.alert_channel_id,
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-                channel.map(|c| c.to_string()),
-            ),
-            GuildSetting::HelplineRegion(region) => (
-                "INSERT INTO guild_settings (guild_id, helpline_region) VALUES (?, ?)
-                 ON CONFLICT (guild_id) DO UPDATE SET helpline_region = excluded.helpline_region,
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-                Some(region.clone()),
-            ),
+        // The column names are the constants below, never input.
+        let (column, text, id) = match setting {
+            GuildSetting::DefaultTherapy(t) => ("default_therapy", Some(t.as_str().into()), None),
+            GuildSetting::ModeratorRole(role) => ("moderator_role_id", None, Some(*role)),
+            GuildSetting::AlertChannel(channel) => ("alert_channel_id", None, Some(*channel)),
+            GuildSetting::HelplineRegion(region) => ("helpline_region", Some(region.clone()), None),
         };
-        // SQLite's type affinity stores the digit strings of ids as INTEGER.
-        sqlx::query(sql)
-            .bind(guild_id as i64)
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
+        let query = sqlx::query(sqlx::AssertSqlSafe(upsert(column))).bind(guild_id as i64);
+        let query = match id {
+            Some(id) => query.bind(id.map(|v| v as i64)),
+            None => query.bind(text),
+        };
+        query.bind(now()).execute(&self.pool).await?;
         Ok(())
     }
 
     #[tracing::instrument(skip_all)]
     pub async fn support_channels(&self, guild_id: u64) -> Result<Vec<u64>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT channel_id FROM support_channels WHERE guild_id = ? ORDER BY added_at",
+        let channels: Vec<i64> = sqlx::query_scalar(
+            "SELECT channel_id FROM support_channels WHERE guild_id = $1 ORDER BY added_at",
         )
         .bind(guild_id as i64)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(|r| r.get::<i64, _>(0) as u64).collect())
+        Ok(channels.into_iter().map(|c| c as u64).collect())
     }
 
     #[tracing::instrument(skip_all)]
@@ -110,7 +116,7 @@ impl Store {
         channel_id: u64,
     ) -> Result<bool, StoreError> {
         let found =
-            sqlx::query("SELECT 1 FROM support_channels WHERE guild_id = ? AND channel_id = ?")
+            sqlx::query("SELECT 1 FROM support_channels WHERE guild_id = $1 AND channel_id = $2")
                 .bind(guild_id as i64)
                 .bind(channel_id as i64)
                 .fetch_optional(&self.pool)
@@ -126,7 +132,7 @@ impl Store {
         channel_id: u64,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "INSERT OR IGNORE INTO support_channels (guild_id, channel_id) VALUES (?, ?)",
+            ADD_CHANNEL,
         )
         .bind(guild_id as i64)
         .bind(channel_id as i64)
@@ -143,7 +149,7 @@ impl Store {
         channel_id: u64,
     ) -> Result<bool, StoreError> {
         let done =
-            sqlx::query("DELETE FROM support_channels WHERE guild_id = ? AND channel_id = ?")
+            sqlx::query("DELETE FROM support_channels WHERE guild_id = $1 AND channel_id = $2")
                 .bind(guild_id as i64)
                 .bind(channel_id as i64)
                 .execute(&self.pool)
@@ -159,7 +165,7 @@ impl Store {
         let mut fresh: HashMap<u64, bool> = HashMap::new();
         for (guild_id, _) in pairs {
             if !fresh.contains_key(guild_id) {
-                let known = sqlx::query("SELECT 1 FROM guild_settings WHERE guild_id = ?")
+                let known = sqlx::query("SELECT 1 FROM guild_settings WHERE guild_id = $1")
                     .bind(*guild_id as i64)
                     .fetch_optional(&mut *tx)
                     .await?
@@ -169,13 +175,13 @@ impl Store {
         }
         for (guild_id, channel_id) in pairs.iter().filter(|(g, _)| fresh[g]) {
             sqlx::query(
-                "INSERT OR IGNORE INTO support_channels (guild_id, channel_id) VALUES (?, ?)",
+                ADD_CHANNEL,
             )
             .bind(*guild_id as i64)
             .bind(*channel_id as i64)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("INSERT OR IGNORE INTO guild_settings (guild_id) VALUES (?)")
+            sqlx::query("INSERT INTO guild_settings (guild_id) VALUES ($1) ON CONFLICT DO NOTHING")
                 .bind(*guild_id as i64)
                 .execute(&mut *tx)
                 .await?;

@@ -2,12 +2,14 @@
 
 use super::db::{Store, StoreError};
 use super::redact::redact;
+use super::sql::{known, known_or_null, values_list};
+use super::time::stored_time;
 use super::writer::Write;
 use crate::chain::{Emotion, Strategy, Therapy};
-use crate::safety::risk::Risk;
+use crate::safety::risk::{Risk, Tier};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::AnyConnection;
 use std::collections::{HashMap, HashSet};
 
 /// Which front door a message came through.
@@ -20,6 +22,12 @@ pub enum Source {
 }
 
 impl Source {
+    pub const ALL: [Source; 3] = [Source::Slash, Source::Channel, Source::Cli];
+
+    pub fn parse(label: &str) -> Option<Source> {
+        Source::ALL.into_iter().find(|s| s.as_str() == label)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Source::Slash => "slash",
@@ -56,6 +64,10 @@ impl Outcome {
         Outcome::Refused,
         Outcome::ReplyFailed,
     ];
+
+    pub fn parse(label: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == label)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -133,7 +145,7 @@ impl Store {
     /// Marks a recorded reply as undelivered (Discord refused it).
     #[tracing::instrument(skip_all)]
     pub async fn set_outcome(&self, id: i64, outcome: Outcome) -> Result<(), StoreError> {
-        sqlx::query("UPDATE interactions SET outcome = ? WHERE id = ?")
+        sqlx::query("UPDATE interactions SET outcome = $1 WHERE id = $2")
             .bind(outcome.as_str())
             .bind(id)
             .execute(&self.pool)
@@ -149,19 +161,19 @@ impl Store {
         limit: u32,
         before_id: Option<i64>,
     ) -> Result<Vec<InteractionRow>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<StoredInteraction> = sqlx::query_as(
             "SELECT id, created_at, source, therapy, prompt_version, model, emotion, strategy,
                     reasoning, outcome, risk_tier, risk_layer, latency_ms
              FROM interactions
-             WHERE guild_id = ? AND id < ?
-             ORDER BY id DESC LIMIT ?",
+             WHERE guild_id = $1 AND id < $2
+             ORDER BY id DESC LIMIT $3",
         )
         .bind(guild_id as i64)
         .bind(before_id.unwrap_or(i64::MAX))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(interaction_row).collect())
+        rows.into_iter().map(InteractionRow::try_from).collect()
     }
 }
 
@@ -194,41 +206,14 @@ pub(super) fn distinct_key_groups<'a>(rows: &[&'a NewInteraction]) -> Vec<KeyGro
 /// and the write. Returns `(position in the batch, new id)` of the rows
 /// written.
 pub(super) async fn insert_interactions(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     group: &[(usize, &NewInteraction)],
 ) -> Result<Vec<(usize, i64)>, sqlx::Error> {
-    let mut insert = QueryBuilder::<Sqlite>::new(
+    // A forget in the same millisecond as the message refuses the row too.
+    let sql = format!(
         "WITH candidate (guild_id, source, user_key, therapy, prompt_version, model,
              emotion, strategy, reasoning, outcome, risk_tier, risk_layer, risk_score,
-             latency_ms, prompt_tokens, completion_tokens, started_at) AS (",
-    );
-    insert.push_values(group, |mut values, (_, row)| {
-        let reasoning = row
-            .reasoning
-            .as_ref()
-            .map(|steps| serde_json::to_string(steps).expect("strings serialize"));
-        values
-            .push_bind(row.guild_id.map(|g| g as i64))
-            .push_bind(row.source.as_str())
-            .push_bind(row.user_key.clone())
-            .push_bind(row.therapy.as_str())
-            .push_bind(row.prompt_version.clone())
-            .push_bind(row.model.clone())
-            .push_bind(row.emotion.as_ref().map(|e| e.as_str().to_owned()))
-            .push_bind(row.strategy.map(Strategy::as_str))
-            .push_bind(reasoning)
-            .push_bind(row.outcome.as_str())
-            .push_bind(row.risk.tier.as_str())
-            .push_bind(row.risk.layer.map(|l| l.as_str()))
-            .push_bind(row.risk.score.map(f64::from))
-            .push_bind(row.latency_ms as i64)
-            .push_bind(row.prompt_tokens.map(i64::from))
-            .push_bind(row.completion_tokens.map(i64::from))
-            .push_bind(stored_time(row.started_at));
-    });
-    // A forget in the same millisecond as the message refuses the row too.
-    insert.push(
-        ")
+             latency_ms, prompt_tokens, completion_tokens, started_at) AS (VALUES {})
          INSERT INTO interactions (guild_id, source, user_key, therapy, prompt_version, model,
              emotion, strategy, reasoning, outcome, risk_tier, risk_layer, risk_score,
              latency_ms, prompt_tokens, completion_tokens)
@@ -240,8 +225,35 @@ pub(super) async fn insert_interactions(
            AND NOT EXISTS (SELECT 1 FROM forgotten f
                            WHERE f.user_key = c.user_key AND f.forgotten_at >= c.started_at)
          RETURNING id, user_key",
+        values_list(group.len(), 17)
     );
-    let written: Vec<(i64, String)> = insert.build_query_as().fetch_all(conn).await?;
+    // Only placeholders are spliced in; every value is bound.
+    let mut insert = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+    for (_, row) in group {
+        let reasoning = row
+            .reasoning
+            .as_ref()
+            .map(|steps| serde_json::to_string(steps).expect("strings serialize"));
+        insert = insert
+            .bind(row.guild_id.map(|g| g as i64))
+            .bind(row.source.as_str())
+            .bind(row.user_key.clone())
+            .bind(row.therapy.as_str())
+            .bind(row.prompt_version.clone())
+            .bind(row.model.clone())
+            .bind(row.emotion.as_ref().map(|e| e.as_str().to_owned()))
+            .bind(row.strategy.map(Strategy::as_str))
+            .bind(reasoning)
+            .bind(row.outcome.as_str())
+            .bind(row.risk.tier.as_str())
+            .bind(row.risk.layer.map(|l| l.as_str()))
+            .bind(row.risk.score.map(f64::from))
+            .bind(row.latency_ms as i64)
+            .bind(row.prompt_tokens.map(i64::from))
+            .bind(row.completion_tokens.map(i64::from))
+            .bind(stored_time(row.started_at));
+    }
+    let written = insert.fetch_all(conn).await?;
     let position: HashMap<&str, usize> = group
         .iter()
         .map(|(index, row)| (row.user_key.as_str(), *index))
@@ -252,29 +264,51 @@ pub(super) async fn insert_interactions(
         .collect())
 }
 
-/// A time in the format of the tables' `strftime('%Y-%m-%dT%H:%M:%fZ')`
-/// defaults, so comparing the text compares the times.
-fn stored_time(time: DateTime<Utc>) -> String {
-    time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+/// An `interactions` row as stored.
+#[derive(sqlx::FromRow)]
+struct StoredInteraction {
+    id: i64,
+    created_at: String,
+    source: String,
+    therapy: String,
+    prompt_version: String,
+    model: String,
+    emotion: Option<String>,
+    strategy: Option<String>,
+    reasoning: Option<String>,
+    outcome: String,
+    risk_tier: String,
+    risk_layer: Option<String>,
+    latency_ms: i64,
 }
 
-fn interaction_row(row: &sqlx::sqlite::SqliteRow) -> InteractionRow {
-    let reasoning: Option<String> = row.get("reasoning");
-    InteractionRow {
-        id: row.get("id"),
-        created_at: row.get("created_at"),
-        source: row.get("source"),
-        therapy: row.get("therapy"),
-        prompt_version: row.get("prompt_version"),
-        model: row.get("model"),
-        emotion: row.get("emotion"),
-        strategy: row.get("strategy"),
-        reasoning: reasoning
-            .and_then(|r| serde_json::from_str(&r).ok())
-            .unwrap_or_default(),
-        outcome: row.get("outcome"),
-        risk_tier: row.get("risk_tier"),
-        risk_layer: row.get("risk_layer"),
-        latency_ms: row.get("latency_ms"),
+impl TryFrom<StoredInteraction> for InteractionRow {
+    type Error = StoreError;
+
+    /// Every label is checked against what this version knows.
+    fn try_from(row: StoredInteraction) -> Result<InteractionRow, StoreError> {
+        known("interactions.source", &row.source, Source::parse)?;
+        known("interactions.therapy", &row.therapy, |t| t.parse::<Therapy>().ok())?;
+        known_or_null("interactions.strategy", row.strategy.as_deref(), Strategy::parse_label)?;
+        known("interactions.outcome", &row.outcome, Outcome::parse)?;
+        known("interactions.risk_tier", &row.risk_tier, Tier::parse)?;
+        Ok(InteractionRow {
+            id: row.id,
+            created_at: row.created_at,
+            source: row.source,
+            therapy: row.therapy,
+            prompt_version: row.prompt_version,
+            model: row.model,
+            emotion: row.emotion,
+            strategy: row.strategy,
+            reasoning: row
+                .reasoning
+                .and_then(|r| serde_json::from_str(&r).ok())
+                .unwrap_or_default(),
+            outcome: row.outcome,
+            risk_tier: row.risk_tier,
+            risk_layer: row.risk_layer,
+            latency_ms: row.latency_ms,
+        })
     }
 }

@@ -4,9 +4,12 @@
 use super::db::{Store, StoreError};
 use super::redact::redact;
 use serde::Serialize;
-use sqlx::query::Query;
-use sqlx::sqlite::SqliteArguments;
-use sqlx::{Row, Sqlite};
+use super::sql::known;
+use super::Outcome;
+use crate::chain::{Strategy, Therapy};
+use sqlx::any::AnyArguments;
+use sqlx::query::QueryAs;
+use sqlx::Any;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -16,6 +19,12 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    pub const ALL: [Verdict; 2] = [Verdict::Ok, Verdict::Concern];
+
+    pub fn parse(label: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.as_str() == label)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Ok => "ok",
@@ -58,7 +67,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO reviews (interaction_id, reviewer_key, verdict, note)
-             SELECT id, ?, ?, ? FROM interactions WHERE id = ? AND guild_id = ?",
+             SELECT id, $1, $2, $3 FROM interactions WHERE id = $4 AND guild_id = $5",
         )
         .bind(reviewer_key)
         .bind(verdict.as_str())
@@ -79,22 +88,17 @@ impl Store {
         let verdicts = bind_scope(verdicts, scope).fetch_all(&self.pool).await?;
 
         let mut summaries: Vec<TherapySummary> = Vec::new();
-        for (rows, column) in [(strategies, 0), (outcomes, 1), (verdicts, 2)] {
-            for row in rows {
-                let summary = slot(&mut summaries, row.get(0));
-                let counts = match column {
-                    0 => &mut summary.strategies,
-                    1 => &mut summary.outcomes,
-                    _ => &mut summary.verdicts,
-                };
-                counts.push((row.get(1), row.get::<i64, _>(2) as u64));
-            }
-        }
+        let is_strategy = |s: &str| s == "unknown" || Strategy::parse_label(s).is_some();
+        let is_outcome = |o: &str| Outcome::parse(o).is_some();
+        let is_verdict = |v: &str| Verdict::parse(v).is_some();
+        add_counts(&mut summaries, strategies, STRATEGY, is_strategy, |s| &mut s.strategies)?;
+        add_counts(&mut summaries, outcomes, OUTCOME, is_outcome, |s| &mut s.outcomes)?;
+        add_counts(&mut summaries, verdicts, VERDICT, is_verdict, |s| &mut s.verdicts)?;
         for summary in &mut summaries {
             summary.total = summary.outcomes.iter().map(|(_, n)| n).sum();
         }
         summaries.sort_by_key(|s| {
-            crate::chain::Therapy::ALL
+            Therapy::ALL
                 .iter()
                 .position(|t| t.as_str() == s.therapy)
         });
@@ -108,10 +112,14 @@ impl Store {
 fn summary_queries(scope: &SummaryScope) -> [String; 3] {
     let mut filter = vec!["TRUE"];
     if scope.guild_id.is_some() {
-        filter.push("i.guild_id = ?");
+        filter.push("i.guild_id = $1");
     }
     if scope.since.is_some() {
-        filter.push("i.created_at >= ?");
+        filter.push(if scope.guild_id.is_some() {
+            "i.created_at >= $2"
+        } else {
+            "i.created_at >= $1"
+        });
     }
     let filter = filter.join(" AND ");
     [
@@ -131,10 +139,34 @@ fn summary_queries(scope: &SummaryScope) -> [String; 3] {
     ]
 }
 
+/// `(therapy, label, count)`.
+type Count = (String, String, i64);
+
+const STRATEGY: &str = "interactions.strategy";
+const OUTCOME: &str = "interactions.outcome";
+const VERDICT: &str = "reviews.verdict";
+
+/// Adds one query's counts to the summaries, each label checked against
+/// what this version knows.
+fn add_counts(
+    summaries: &mut Vec<TherapySummary>,
+    rows: Vec<Count>,
+    column: &'static str,
+    is_known: impl Fn(&str) -> bool,
+    counts: impl Fn(&mut TherapySummary) -> &mut Vec<(String, u64)>,
+) -> Result<(), StoreError> {
+    for (therapy, label, count) in rows {
+        let therapy = known("interactions.therapy", &therapy, parse_therapy)?;
+        known(column, &label, |l| is_known(l).then_some(()))?;
+        counts(slot(summaries, therapy.as_str())).push((label, count as u64));
+    }
+    Ok(())
+}
+
 /// A summary query with the scope's values bound, in the filter's order.
-fn bind_scope(sql: String, scope: &SummaryScope) -> Query<'static, Sqlite, SqliteArguments> {
+fn bind_scope(sql: String, scope: &SummaryScope) -> QueryAs<'static, Any, Count, AnyArguments> {
     // Only the constant filters of `summary_queries` are spliced in.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
     if let Some(guild_id) = scope.guild_id {
         query = query.bind(guild_id as i64);
     }
@@ -144,12 +176,16 @@ fn bind_scope(sql: String, scope: &SummaryScope) -> Query<'static, Sqlite, Sqlit
     query
 }
 
-fn slot(summaries: &mut Vec<TherapySummary>, therapy: String) -> &mut TherapySummary {
+fn parse_therapy(label: &str) -> Option<Therapy> {
+    label.parse().ok()
+}
+
+fn slot<'a>(summaries: &'a mut Vec<TherapySummary>, therapy: &str) -> &'a mut TherapySummary {
     let index = match summaries.iter().position(|s| s.therapy == therapy) {
         Some(index) => index,
         None => {
             summaries.push(TherapySummary {
-                therapy,
+                therapy: therapy.to_owned(),
                 ..Default::default()
             });
             summaries.len() - 1
@@ -165,13 +201,15 @@ mod tests {
     /// SQLite's plan of a summary query, one line per step.
     async fn plan(store: &Store, sql: String, scope: &SummaryScope) -> Vec<String> {
         let explain = format!("EXPLAIN QUERY PLAN {sql}");
-        bind_scope(explain, scope)
-            .fetch_all(store.pool())
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get::<String, _>("detail"))
-            .collect()
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(explain));
+        if let Some(guild_id) = scope.guild_id {
+            query = query.bind(guild_id as i64);
+        }
+        if let Some(since) = &scope.since {
+            query = query.bind(since.clone());
+        }
+        let steps: Vec<(i64, i64, i64, String)> = query.fetch_all(store.pool()).await.unwrap();
+        steps.into_iter().map(|(_, _, _, detail)| detail).collect()
     }
 
     #[tokio::test]

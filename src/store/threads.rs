@@ -3,13 +3,8 @@
 //! the database, so a restart (or another process) honours it too.
 
 use super::db::{Store, StoreError};
-use chrono::{DateTime, SecondsFormat, Utc};
-
-/// The same text form as SQLite's `strftime('%Y-%m-%dT%H:%M:%fZ')`, so the
-/// two compare correctly as strings.
-fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+use super::time::{now, stored_time};
+use chrono::{DateTime, Utc};
 
 impl Store {
     /// Pauses model replies in a thread until `until` (a later crisis
@@ -22,13 +17,14 @@ impl Store {
         until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO paused_threads (channel_id, guild_id, paused_until) VALUES (?, ?, ?)
+            "INSERT INTO paused_threads (channel_id, guild_id, paused_until) VALUES ($1, $2, $3)
              ON CONFLICT (channel_id) DO UPDATE
-             SET paused_until = max(paused_until, excluded.paused_until)",
+             SET paused_until = CASE WHEN excluded.paused_until > paused_threads.paused_until
+                 THEN excluded.paused_until ELSE paused_threads.paused_until END",
         )
         .bind(channel_id as i64)
         .bind(guild_id as i64)
-        .bind(timestamp(until))
+        .bind(stored_time(until))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -39,9 +35,10 @@ impl Store {
     pub async fn is_thread_paused(&self, channel_id: u64) -> Result<bool, StoreError> {
         let paused: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM paused_threads
-             WHERE channel_id = ? AND paused_until > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+             WHERE channel_id = $1 AND paused_until > $2",
         )
         .bind(channel_id as i64)
+        .bind(now())
         .fetch_optional(&self.pool)
         .await?;
         Ok(paused.is_some())
@@ -56,11 +53,11 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "DELETE FROM paused_threads
-             WHERE channel_id = ? AND guild_id = ?
-               AND paused_until > strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+             WHERE channel_id = $1 AND guild_id = $2 AND paused_until > $3",
         )
         .bind(channel_id as i64)
         .bind(guild_id as i64)
+        .bind(now())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)

@@ -1,14 +1,14 @@
 //! Group commit for the hot tables. One task owns the writes and commits
 //! whatever is queued in one transaction: under load, many rows share one
 //! commit instead of each paying for its own, and writers never contend
-//! for SQLite's single write lock. Callers still wait for their own row's
+//! for SQLite's single write lock (or PostgreSQL's WAL flush). Callers still wait for their own row's
 //! commit, so "recorded" keeps meaning "on disk", and each learns whether
 //! its row was written or refused (an opted-out or forgotten member).
 
 use super::db::StoreError;
 use super::eval_runs::{insert_eval_items, EvalItemRow};
 use super::interactions::{distinct_key_groups, insert_interactions, KeyGroup, NewInteraction};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
 /// Rows per transaction at most; bounds how long one commit holds the lock.
@@ -34,7 +34,7 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn spawn(pool: SqlitePool) -> Writer {
+    pub(super) fn spawn(pool: AnyPool) -> Writer {
         let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(run(pool, queue));
         Writer { jobs }
@@ -52,7 +52,7 @@ impl Writer {
     }
 }
 
-async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
+async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -89,7 +89,7 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
 /// Writes a batch in one transaction: one multi-row INSERT per group of
 /// interactions with distinct keys, one for the eval items. Returns each
 /// write's result, in order.
-async fn commit(pool: &SqlitePool, writes: &[&Write]) -> Result<Vec<Written>, sqlx::Error> {
+async fn commit(pool: &AnyPool, writes: &[&Write]) -> Result<Vec<Written>, sqlx::Error> {
     let mut interactions = Vec::new();
     let mut eval_items = Vec::new();
     for write in writes {
@@ -123,7 +123,7 @@ async fn commit(pool: &SqlitePool, writes: &[&Write]) -> Result<Vec<Written>, sq
 /// Runs the batch's statements; returns each interaction's new id (`None`
 /// when refused), in the order of the interactions.
 async fn insert_all(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     groups: &[KeyGroup<'_>],
     eval_items: &[(&str, &EvalItemRow)],
 ) -> Result<Vec<Written>, sqlx::Error> {

@@ -64,6 +64,12 @@ pub fn writer_batch(rows: usize) {
     metrics::histogram!(recorder::BATCH_ROWS).record(rows as f64);
 }
 
+/// A stored value the code does not know, read from `column` (a fixed
+/// `table.column` name, never the value).
+pub fn unknown_stored_value(column: &'static str) {
+    metrics::counter!(recorder::UNKNOWN_STORED, "column" => column).increment(1);
+}
+
 /// The value of `COE_METRICS_ADDR`; the error says what is wrong without
 /// naming the variable, so `config` can report it in its own format.
 pub fn parse_addr(value: Option<&str>) -> Result<Option<SocketAddr>, String> {

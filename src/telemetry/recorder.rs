@@ -12,6 +12,7 @@ pub(super) const MODEL_IN_FLIGHT: &str = "coe_model_in_flight";
 pub(super) const MODEL_QUEUED: &str = "coe_model_queued";
 pub(super) const MODEL_LIMIT: &str = "coe_model_concurrency_limit";
 pub(super) const BATCH_ROWS: &str = "coe_store_batch_rows";
+pub(super) const UNKNOWN_STORED: &str = "coe_store_unknown_values_total";
 
 /// From a fast local model's 0.1 s to the 120 s a slow one may be allowed.
 const LATENCY_BUCKETS: &[f64] = &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0];
@@ -57,5 +58,9 @@ fn describe() {
         BATCH_ROWS,
         Unit::Count,
         "Rows committed per group-commit transaction"
+    );
+    describe_counter!(
+        UNKNOWN_STORED,
+        "Stored values this version does not know (an unknown therapy, strategy, outcome…), by column"
     );
 }

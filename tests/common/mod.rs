@@ -2,6 +2,7 @@
 //! answers like an OpenAI-compatible one, and configuration for it.
 #![allow(dead_code)]
 
+pub mod databases;
 pub mod hostile;
 
 use coe_bot::config::Config;
@@ -78,33 +79,40 @@ pub fn config(llm: &MockServer, dir: &std::path::Path, extra: &[(&str, &str)]) -
 }
 
 /// Every text value of every column of every table, for privacy checks.
-pub async fn all_stored_text(pool: &sqlx::SqlitePool) -> Vec<String> {
-    use sqlx::{Column, Row, TypeInfo, ValueRef};
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
+pub async fn all_stored_text(store: &coe_bot::store::Store) -> Vec<String> {
+    use coe_bot::store::Engine;
+    use sqlx::{Column, Row, ValueRef};
+    let list = match store.engine() {
+        Engine::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        }
+        Engine::Postgres => {
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'"
+        }
+    };
+    let tables: Vec<String> = sqlx::query_scalar(list)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
     let mut values = Vec::new();
     for table in tables {
         let sql = format!("SELECT * FROM \"{table}\"");
         for row in sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(pool)
+            .fetch_all(store.pool())
             .await
             .unwrap()
         {
             for (i, column) in row.columns().iter().enumerate() {
-                let raw = row.try_get_raw(i).unwrap();
-                if raw.is_null() {
+                if row.try_get_raw(i).unwrap().is_null() {
                     continue;
                 }
-                let text = match raw.type_info().name() {
-                    "INTEGER" => row.get::<i64, _>(i).to_string(),
-                    "REAL" => row.get::<f64, _>(i).to_string(),
-                    "BLOB" => String::from_utf8_lossy(&row.get::<Vec<u8>, _>(i)).into_owned(),
-                    _ => row.get::<String, _>(i),
-                };
+                let text = row
+                    .try_get::<String, _>(i)
+                    .or_else(|_| row.try_get::<i64, _>(i).map(|n| n.to_string()))
+                    .or_else(|_| row.try_get::<f64, _>(i).map(|x| x.to_string()))
+                    .unwrap_or_else(|_| {
+                        String::from_utf8_lossy(&row.get::<Vec<u8>, _>(i)).into_owned()
+                    });
                 values.push(format!("{table}.{}={text}", column.name()));
             }
         }

@@ -7,7 +7,7 @@ use super::bot::TestBot;
 use super::payloads::Caller;
 
 impl TestBot {
-    pub async fn rows(&self, sql: &str) -> Vec<sqlx::sqlite::SqliteRow> {
+    pub async fn rows(&self, sql: &str) -> Vec<sqlx::any::AnyRow> {
         sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
             .fetch_all(self.store.pool())
             .await

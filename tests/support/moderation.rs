@@ -111,9 +111,9 @@ pub async fn seed_bulk(bot: &TestBot, guild: u64, count: u32, reasoning_bytes: u
              'exploration', json_array(substr(hex(zeroblob(?3)), 1, ?3)), 'replied', 100
          FROM n",
     )
-    .bind(count)
+    .bind(i64::from(count))
     .bind(guild as i64)
-    .bind(reasoning_bytes)
+    .bind(i64::from(reasoning_bytes))
     .execute(bot.store.pool())
     .await
     .expect("bulk rows");

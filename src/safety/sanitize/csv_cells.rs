@@ -39,6 +39,10 @@ fn is_plain_number(text: &str) -> bool {
     all_digits(whole) && fraction.is_none_or(all_digits)
 }
 
+/// The scratch buffers of one serde row (the crate's default is 8 KiB,
+/// allocated twice per row).
+const SCRATCH_BYTES: usize = 1024;
+
 /// A `csv::Writer` whose every cell passes [`csv_cell`]: the only CSV
 /// writer the project uses for files people open.
 pub struct SafeCsv<W: io::Write> {
@@ -84,11 +88,13 @@ impl<W: io::Write> SafeCsv<W> {
         // `csv` crate offers no other way to see a serde row's fields.
         let mut scratch = csv::WriterBuilder::new()
             .has_headers(std::mem::take(&mut self.header_pending))
+            .buffer_capacity(SCRATCH_BYTES)
             .from_writer(Vec::new());
         scratch.serialize(row)?;
         let encoded = scratch.into_inner().map_err(|e| e.into_error())?;
         let mut records = csv::ReaderBuilder::new()
             .has_headers(false)
+            .buffer_capacity(SCRATCH_BYTES)
             .from_reader(encoded.as_slice());
         for record in records.records() {
             self.write_record(record?.iter())?;

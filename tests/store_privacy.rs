@@ -1,17 +1,13 @@
-//! Opt-out and forget against the group-commit writer: the insert itself
-//! refuses what must not be recorded, with no gap between a check and the
-//! write.
+//! Opt-out and forget against the group-commit writer, on both engines:
+//! the insert itself refuses what must not be recorded, with no gap
+//! between a check and the write.
 
-use crate::chain::{Emotion, Therapy};
-use crate::store::{NewInteraction, Outcome, Source, Store};
+mod common;
+
 use chrono::{TimeDelta, Utc};
-
-async fn fresh() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("coe.db").display());
-    let store = Store::open(&url).await.unwrap();
-    (dir, store)
-}
+use coe_bot::chain::{Emotion, Therapy};
+use coe_bot::store::{NewInteraction, Outcome, Source, Store};
+use common::databases::TestDb;
 
 fn row(user_key: &str) -> NewInteraction {
     NewInteraction {
@@ -40,16 +36,15 @@ async fn record(store: &Store, row: &NewInteraction) {
 }
 
 async fn rows_of(store: &Store, user_key: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM interactions WHERE user_key = ?")
+    sqlx::query_scalar("SELECT COUNT(*) FROM interactions WHERE user_key = $1")
         .bind(user_key)
         .fetch_one(store.pool())
         .await
         .unwrap()
 }
 
-#[tokio::test]
-async fn the_insert_itself_refuses_rows_of_opted_out_members() {
-    let (_dir, store) = fresh().await;
+async fn the_insert_itself_refuses_rows_of_opted_out_members(db: TestDb) {
+    let store = db.store().await;
     store.opt_out("out").await.unwrap();
     let refused = store.record_interaction(&row("out")).await.unwrap();
     assert_eq!(refused, None, "not recorded, and not an error");
@@ -62,9 +57,8 @@ async fn the_insert_itself_refuses_rows_of_opted_out_members() {
     record(&store, &row("out")).await;
 }
 
-#[tokio::test]
-async fn a_reply_in_flight_when_forget_runs_is_not_recorded_afterwards() {
-    let (_dir, store) = fresh().await;
+async fn a_reply_in_flight_when_forget_runs_is_not_recorded_afterwards(db: TestDb) {
+    let store = db.store().await;
     // The member wrote; the model is still working when they ask to be forgotten.
     let mut in_flight = row("me");
     in_flight.started_at = Utc::now() - TimeDelta::seconds(5);
@@ -78,9 +72,8 @@ async fn a_reply_in_flight_when_forget_runs_is_not_recorded_afterwards() {
     assert_eq!(rows_of(&store, "me").await, 1);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_caller_learns_whether_its_own_row_was_written() {
-    let (_dir, store) = fresh().await;
+async fn every_caller_learns_whether_its_own_row_was_written(db: TestDb) {
+    let store = db.store().await;
     store.opt_out("out").await.unwrap();
     let before_forget = Utc::now() - TimeDelta::seconds(5);
     store.forget("gone").await.unwrap();
@@ -108,7 +101,7 @@ async fn every_caller_learns_whether_its_own_row_was_written() {
         assert_eq!(id.is_some(), *written, "row {}", new.latency_ms);
         let Some(id) = id else { continue };
         let (key, tag): (String, i64) =
-            sqlx::query_as("SELECT user_key, latency_ms FROM interactions WHERE id = ?")
+            sqlx::query_as("SELECT user_key, latency_ms FROM interactions WHERE id = $1")
                 .bind(id)
                 .fetch_one(store.pool())
                 .await
@@ -125,19 +118,25 @@ async fn every_caller_learns_whether_its_own_row_was_written() {
     assert_eq!(count, 120);
 }
 
-#[tokio::test]
-async fn forget_tombstones_outlive_any_reply_in_flight_then_go() {
-    let (_dir, store) = fresh().await;
+async fn forget_tombstones_outlive_any_reply_in_flight_then_go(db: TestDb) {
+    let store = db.store().await;
     store.forget("long-ago").await.unwrap();
     store.forget("just-now").await.unwrap();
     sqlx::query("UPDATE forgotten SET forgotten_at = '2020-01-01T00:00:00.000Z' WHERE user_key = 'long-ago'")
         .execute(store.pool())
         .await
         .unwrap();
-    assert_eq!(store.purge_free_text(30).await.unwrap(), 1);
+    assert_eq!(store.purge_free_text(30).await.unwrap(), Some(1));
     let left: Vec<String> = sqlx::query_scalar("SELECT user_key FROM forgotten")
         .fetch_all(store.pool())
         .await
         .unwrap();
     assert_eq!(left, vec!["just-now".to_string()]);
 }
+
+on_both_engines!(
+    the_insert_itself_refuses_rows_of_opted_out_members,
+    a_reply_in_flight_when_forget_runs_is_not_recorded_afterwards,
+    every_caller_learns_whether_its_own_row_was_written,
+    forget_tombstones_outlive_any_reply_in_flight_then_go,
+);

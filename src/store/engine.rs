@@ -1,0 +1,144 @@
+//! The two database engines behind the one store, chosen by the URL's
+//! scheme: `sqlite:` (the embedded default) or `postgres:` (several bot
+//! processes sharing one database).
+//!
+//! The store talks to both through `sqlx::Any`, so every repository method
+//! is written once. The price is that SQL must be valid on both engines:
+//! numbered `$1` placeholders (SQLite reads them too), `ON CONFLICT` instead
+//! of `INSERT OR …`, times computed here and bound as text in the one
+//! format both store (`time::stored_time`), integers as BIGINT and flags as
+//! 0/1 integers. A trait with one implementation per engine would have
+//! doubled every query for no gain in what the store can do.
+
+use super::db::StoreError;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
+use std::str::FromStr;
+
+/// Connections per process. SQLite has one writer anyway (the group-commit
+/// task); PostgreSQL's default `max_connections` of 100 leaves room for
+/// a dozen processes.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// What every SQLite connection sets. NORMAL is durable across process
+/// crashes in WAL mode; only an OS crash or power loss can drop the last
+/// transactions. 1 MiB of page cache per connection instead of SQLite's
+/// 2 MiB: with 8 connections the caches were most of the memory a long
+/// eval grew by (BENCHMARKS.md, Figure 6).
+const SQLITE_PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;
+     PRAGMA cache_size = -1024; PRAGMA foreign_keys = ON;";
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a `DATABASE_URL` names, if it names one.
+    pub fn of_url(url: &str) -> Option<Engine> {
+        let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Some(Engine::Sqlite),
+            "postgres" | "postgresql" => Some(Engine::Postgres),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+
+    pub(super) fn migrator(self) -> &'static Migrator {
+        match self {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+/// The URL as it may be shown: without its password.
+pub fn shown_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A pool on `url`, the database created first when it does not exist.
+pub(super) async fn connect(url: &str) -> Result<(AnyPool, Engine), StoreError> {
+    sqlx::any::install_default_drivers();
+    let open_error = |source| StoreError::Open {
+        url: shown_url(url),
+        source,
+    };
+    let engine = Engine::of_url(url).ok_or_else(|| StoreError::Scheme(shown_url(url)))?;
+    if engine == Engine::Sqlite {
+        create_sqlite_file(url).await.map_err(open_error)?;
+    }
+    let pool = match pool(url, engine).await {
+        Err(error) if engine == Engine::Postgres && is_missing_database(&error) => {
+            create_postgres_database(url).await.map_err(open_error)?;
+            pool(url, engine).await
+        }
+        other => other,
+    }
+    .map_err(open_error)?;
+    Ok((pool, engine))
+}
+
+async fn pool(url: &str, engine: Engine) -> Result<AnyPool, sqlx::Error> {
+    let options = AnyPoolOptions::new().max_connections(MAX_CONNECTIONS);
+    match engine {
+        Engine::Sqlite => options
+            // A local file does not drop connections; the default ping on
+            // every acquire is a round trip to sqlx's worker thread.
+            .test_before_acquire(false)
+            .after_connect(|conn, _| Box::pin(async move { sqlite_pragmas(conn).await }))
+            .connect(url)
+            .await,
+        Engine::Postgres => options.connect(url).await,
+    }
+}
+
+async fn sqlite_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await.map(drop)
+}
+
+/// Creates the file if needed and switches it to WAL (which the file keeps),
+/// so readers never wait for the writer. `sqlx::Any` opens SQLite from the
+/// URL alone, which cannot say either.
+async fn create_sqlite_file(url: &str) -> Result<(), sqlx::Error> {
+    let conn = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .connect()
+        .await?;
+    conn.close().await
+}
+
+/// PostgreSQL's "database does not exist" (SQLSTATE 3D000).
+fn is_missing_database(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("3D000"))
+}
+
+async fn create_postgres_database(url: &str) -> Result<(), sqlx::Error> {
+    use sqlx::migrate::MigrateDatabase;
+    tracing::info!(url = %shown_url(url), "creating the database");
+    match sqlx::Any::create_database(url).await {
+        // Another process created it first.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => Ok(()),
+        other => other,
+    }
+}

@@ -2,6 +2,7 @@
 //! Errors reach the user once, as one line, from `main`.
 
 mod chat;
+mod doctor;
 mod eval;
 mod gate;
 mod run;
@@ -36,6 +37,11 @@ pub enum Command {
     Run,
     /// Delete reasoning text older than COE_RETENTION_DAYS now.
     Purge,
+    /// Apply the database migrations and exit (`run` applies them too).
+    Migrate,
+    /// Check the configuration, the database, the model server and the
+    /// classifier files; one line per check, with the fix.
+    Doctor,
     /// Reproduce the Chain of Empathy analysis on EPITOME-format data.
     Eval(eval::EvalArgs),
     /// Summarize what the bot recorded: strategy mix, outcomes, verdicts per therapy.
@@ -53,6 +59,8 @@ impl Command {
             Command::Chat(_)
             | Command::Therapies
             | Command::Purge
+            | Command::Migrate
+            | Command::Doctor
             | Command::Report(_)
             | Command::Gate(_) => "off",
             Command::Eval(_) => "error",
@@ -70,6 +78,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chat(args) => chat::run(args, open_pipeline().await?).await,
         Command::Run => run::run_bot(open_pipeline().await?).await,
         Command::Purge => run::purge(Config::from_env()?).await,
+        Command::Migrate => doctor::migrate(Config::from_env()?).await,
+        Command::Doctor => doctor::doctor().await,
         Command::Eval(args) => eval::eval(args).await,
         Command::Report(args) => eval::report(args).await,
         Command::Gate(command) => gate::run(command),

@@ -131,3 +131,59 @@ fn concurrency_is_adaptive_under_a_ceiling_unless_fixed() {
     let fixed = load(&[("COE_HASH_KEY", KEY), ("LLM_CONCURRENCY", "Fixed:8")]).unwrap();
     assert_eq!(fixed.llm.concurrency, Concurrency::Fixed(8));
 }
+
+#[test]
+fn shard_ranges_need_both_variables_and_fit_the_total() {
+    let shards = |pairs: &[(&str, &str)]| {
+        let mut all = vec![("COE_HASH_KEY", KEY)];
+        all.extend_from_slice(pairs);
+        load(&all).map(|config| config.discord.shards)
+    };
+    assert_eq!(
+        shards(&[]).unwrap(),
+        None,
+        "unset: the whole bot, one shard"
+    );
+    let range = shards(&[("DISCORD_SHARDS", "0-3"), ("DISCORD_SHARD_TOTAL", "8")]).unwrap();
+    let expected = ShardRange {
+        first: 0,
+        last: 3,
+        total: 8,
+    };
+    assert_eq!(range, Some(expected));
+    assert_eq!(expected.count(), 4);
+    let single = shards(&[("DISCORD_SHARDS", " 7 "), ("DISCORD_SHARD_TOTAL", "8")]).unwrap();
+    assert_eq!(
+        single.map(|s| (s.first, s.last, s.count())),
+        Some((7, 7, 1))
+    );
+
+    let cases = [
+        (("DISCORD_SHARDS", "0-3"), None, "DISCORD_SHARD_TOTAL"),
+        (("DISCORD_SHARD_TOTAL", "8"), None, "DISCORD_SHARDS"),
+        (("DISCORD_SHARDS", "4-8"), Some("8"), "DISCORD_SHARDS"),
+        (("DISCORD_SHARDS", "3-1"), Some("8"), "DISCORD_SHARDS"),
+        (("DISCORD_SHARDS", "first"), Some("8"), "DISCORD_SHARDS"),
+        (("DISCORD_SHARDS", "1-"), Some("8"), "DISCORD_SHARDS"),
+        (("DISCORD_SHARDS", "-1"), Some("8"), "DISCORD_SHARDS"),
+        (("DISCORD_SHARDS", "0-1"), Some("0"), "DISCORD_SHARD_TOTAL"),
+        (
+            ("DISCORD_SHARDS", "0-1"),
+            Some("many"),
+            "DISCORD_SHARD_TOTAL",
+        ),
+    ];
+    for (pair, total, var) in cases {
+        let mut pairs = vec![pair];
+        if let Some(total) = total {
+            pairs.push(("DISCORD_SHARD_TOTAL", total));
+        }
+        let err = shards(&pairs).unwrap_err();
+        assert_eq!(err.var, var, "{pair:?} of {total:?}: {err}");
+        let shown = err.to_string();
+        assert!(!shown.contains('\n'), "one line: {shown}");
+    }
+    let beyond = shards(&[("DISCORD_SHARDS", "4-8"), ("DISCORD_SHARD_TOTAL", "8")]);
+    let shown = beyond.unwrap_err().to_string();
+    assert!(shown.contains("0 to 7"), "{shown}");
+}

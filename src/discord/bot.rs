@@ -74,7 +74,28 @@ pub async fn start(config: Arc<Config>, pipeline: Pipeline) -> anyhow::Result<Bo
         None => None,
     };
     tokio::spawn(forget_idle_members(data.clone()));
-    let task = tokio::spawn(async move { client.start().await });
+    let shards = config.discord.shards;
+    match shards {
+        Some(range) => tracing::info!(
+            "running shards {}-{} of {} (DISCORD_SHARDS of DISCORD_SHARD_TOTAL)",
+            range.first,
+            range.last,
+            range.total
+        ),
+        None => tracing::info!("running every shard, as many as Discord recommends"),
+    }
+    let task = tokio::spawn(async move {
+        match shards {
+            // Serenity reads the range's end as the last shard to run, inclusive
+            // (`start_connection(start, end, total)`): `0..3` runs shards 0 to 3.
+            Some(range) => {
+                client
+                    .start_shard_range(range.first..range.last, range.total)
+                    .await
+            }
+            None => client.start_autosharded().await,
+        }
+    });
     Ok(BotHandle {
         data,
         shard_manager,
@@ -148,8 +169,10 @@ async fn serve_metrics(
     shard_manager: &Arc<ShardManager>,
 ) -> anyhow::Result<SocketAddr> {
     let gateway = Arc::new(AtomicBool::new(false));
+    let shards = config.discord.shards.map_or(1, |range| range.count()) as usize;
     tokio::spawn(watch_gateway(
         Arc::downgrade(shard_manager),
+        shards,
         gateway.clone(),
     ));
     let store = store.clone();
@@ -167,12 +190,14 @@ async fn serve_metrics(
 /// How often the gateway flag of `/healthz` is brought up to date.
 const GATEWAY_POLL: Duration = Duration::from_secs(1);
 
-/// Keeps `connected` true while every shard is connected, from the shard
-/// manager's own record of each shard's stage. Stage-update events would
-/// not do: serenity dispatches each in its own task (they can arrive out
-/// of order) and a shard restarted after a missed heartbeat sends none.
-/// Ends, leaving `connected` false, once the client is gone.
-async fn watch_gateway(manager: Weak<ShardManager>, connected: Arc<AtomicBool>) {
+/// Keeps `connected` true while all `shards` of this process are
+/// connected, from the shard manager's own record of each shard's stage.
+/// Stage-update events would not do: serenity dispatches each in its own
+/// task (they can arrive out of order) and a shard restarted after a missed
+/// heartbeat sends none. A shard still queued to boot, or being restarted,
+/// has no runner yet, so the count matters too. Ends, leaving `connected`
+/// false, once the client is gone.
+async fn watch_gateway(manager: Weak<ShardManager>, shards: usize, connected: Arc<AtomicBool>) {
     let mut every = tokio::time::interval(GATEWAY_POLL);
     loop {
         every.tick().await;
@@ -180,7 +205,7 @@ async fn watch_gateway(manager: Weak<ShardManager>, connected: Arc<AtomicBool>) 
             break;
         };
         let runners = manager.runners.lock().await;
-        let up = !runners.is_empty()
+        let up = runners.len() >= shards.max(1)
             && runners
                 .values()
                 .all(|runner| runner.stage == ConnectionStage::Connected);

@@ -48,7 +48,7 @@ impl Store {
     /// looks before it changes anything.
     pub async fn open_unmigrated(url: &str) -> Result<Store, StoreError> {
         let (pool, engine) = engine::connect(url).await?;
-        let writer = Writer::spawn(pool.clone());
+        let writer = Writer::spawn(pool.clone(), engine);
         Ok(Store {
             pool,
             engine,
@@ -83,6 +83,13 @@ impl Store {
             Err(sqlx::Error::Database(_)) => Ok(0),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// A write transaction ([`engine::begin_write`]).
+    pub(super) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        engine::begin_write(&self.pool, self.engine).await
     }
 
     pub fn engine(&self) -> Engine {

@@ -65,14 +65,28 @@ impl Engine {
     }
 }
 
-/// The URL as it may be shown: without its password.
+/// A transaction that writes. On SQLite it takes the write lock at BEGIN
+/// (`BEGIN IMMEDIATE`): a transaction that reads first and then writes
+/// cannot wait for the lock (SQLite fails it at once as "database is
+/// locked" rather than risk a deadlock), while one that starts with the
+/// lock waits its busy timeout like any writer.
+pub(super) async fn begin_write(
+    pool: &AnyPool,
+    engine: Engine,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    match engine {
+        Engine::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Engine::Postgres => pool.begin().await,
+    }
+}
+
+/// The URL as it may be shown in messages and logs: without user name or
+/// password (an unparsable one is not echoed if it may hold them).
 pub fn shown_url(url: &str) -> String {
     match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_string(),
+        Ok(parsed) => crate::llm::shown_url(&parsed),
+        Err(_) if url.contains('@') => "a value with credentials, not shown".into(),
+        Err(_) => url.to_string(),
     }
 }
 
@@ -101,13 +115,15 @@ pub(super) async fn connect(url: &str) -> Result<(AnyPool, Engine), StoreError> 
 async fn pool(url: &str, engine: Engine) -> Result<AnyPool, sqlx::Error> {
     let options = AnyPoolOptions::new().max_connections(MAX_CONNECTIONS);
     match engine {
-        Engine::Sqlite => options
-            // A local file does not drop connections; the default ping on
-            // every acquire is a round trip to sqlx's worker thread.
-            .test_before_acquire(false)
-            .after_connect(|conn, _| Box::pin(async move { sqlite_pragmas(conn).await }))
-            .connect(url)
-            .await,
+        Engine::Sqlite => {
+            options
+                // A local file does not drop connections; the default ping on
+                // every acquire is a round trip to sqlx's worker thread.
+                .test_before_acquire(false)
+                .after_connect(|conn, _| Box::pin(async move { sqlite_pragmas(conn).await }))
+                .connect(url)
+                .await
+        }
         Engine::Postgres => options.connect(url).await,
     }
 }

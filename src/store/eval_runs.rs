@@ -86,14 +86,12 @@ impl Store {
     }
 
     pub async fn finish_eval_run(&self, run_id: &str, info_json: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE eval_runs SET info = $1, finished_at = $2 WHERE run_id = $3",
-        )
-        .bind(info_json)
-        .bind(now())
-        .bind(run_id)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE eval_runs SET info = $1, finished_at = $2 WHERE run_id = $3")
+            .bind(info_json)
+            .bind(now())
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -134,7 +132,7 @@ impl Store {
         run_id: &str,
         judged: &[(Therapy, String, Strategy)],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for (therapy, item_id, strategy) in judged {
             sqlx::query(
                 "UPDATE eval_items SET judged_strategy = $1

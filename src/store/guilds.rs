@@ -131,13 +131,11 @@ impl Store {
         guild_id: u64,
         channel_id: u64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            ADD_CHANNEL,
-        )
-        .bind(guild_id as i64)
-        .bind(channel_id as i64)
-        .execute(&self.pool)
-        .await?;
+        let done = sqlx::query(ADD_CHANNEL)
+            .bind(guild_id as i64)
+            .bind(channel_id as i64)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -161,7 +159,7 @@ impl Store {
     /// have no settings yet; after that `/coe-admin` rules, so a removed
     /// channel is not brought back by the next restart.
     pub async fn seed_support_channels(&self, pairs: &[(u64, u64)]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut fresh: HashMap<u64, bool> = HashMap::new();
         for (guild_id, _) in pairs {
             if !fresh.contains_key(guild_id) {
@@ -174,13 +172,11 @@ impl Store {
             }
         }
         for (guild_id, channel_id) in pairs.iter().filter(|(g, _)| fresh[g]) {
-            sqlx::query(
-                ADD_CHANNEL,
-            )
-            .bind(*guild_id as i64)
-            .bind(*channel_id as i64)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(ADD_CHANNEL)
+                .bind(*guild_id as i64)
+                .bind(*channel_id as i64)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("INSERT INTO guild_settings (guild_id) VALUES ($1) ON CONFLICT DO NOTHING")
                 .bind(*guild_id as i64)
                 .execute(&mut *tx)

@@ -288,8 +288,14 @@ impl TryFrom<StoredInteraction> for InteractionRow {
     /// Every label is checked against what this version knows.
     fn try_from(row: StoredInteraction) -> Result<InteractionRow, StoreError> {
         known("interactions.source", &row.source, Source::parse)?;
-        known("interactions.therapy", &row.therapy, |t| t.parse::<Therapy>().ok())?;
-        known_or_null("interactions.strategy", row.strategy.as_deref(), Strategy::parse_label)?;
+        known("interactions.therapy", &row.therapy, |t| {
+            t.parse::<Therapy>().ok()
+        })?;
+        known_or_null(
+            "interactions.strategy",
+            row.strategy.as_deref(),
+            Strategy::parse_label,
+        )?;
         known("interactions.outcome", &row.outcome, Outcome::parse)?;
         known("interactions.risk_tier", &row.risk_tier, Tier::parse)?;
         Ok(InteractionRow {

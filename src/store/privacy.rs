@@ -21,10 +21,11 @@ impl Store {
     /// Returns false when the member had already opted out.
     #[tracing::instrument(skip_all)]
     pub async fn opt_out(&self, user_key: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("INSERT INTO opt_outs (user_key) VALUES ($1) ON CONFLICT DO NOTHING")
-            .bind(user_key)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("INSERT INTO opt_outs (user_key) VALUES ($1) ON CONFLICT DO NOTHING")
+                .bind(user_key)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -45,7 +46,7 @@ impl Store {
     /// tombstone, so a reply already in flight is not recorded afterwards.
     #[tracing::instrument(skip_all)]
     pub async fn forget(&self, user_key: &str) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut deleted = 0;
         for sql in [
             // Reviews of the member's interactions, then reviews they wrote.
@@ -65,8 +66,8 @@ impl Store {
         )
         .bind(user_key)
         .bind(now())
-            .execute(&mut *tx)
-            .await?;
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(deleted)
     }
@@ -78,7 +79,7 @@ impl Store {
     /// holds the advisory lock; the work is done once per deployment).
     #[tracing::instrument(skip_all)]
     pub async fn purge_free_text(&self, days: u32) -> Result<Option<u64>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if self.engine == Engine::Postgres {
             let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
                 .bind(PURGE_LOCK)
@@ -106,7 +107,10 @@ impl Store {
             ),
             // Pauses that have ended say nothing any more: drop them too.
             ("DELETE FROM paused_threads WHERE paused_until <= $1", &now),
-            ("DELETE FROM forgotten WHERE forgotten_at < $1", &tombstone_cutoff),
+            (
+                "DELETE FROM forgotten WHERE forgotten_at < $1",
+                &tombstone_cutoff,
+            ),
         ] {
             cleared += sqlx::query(sql)
                 .bind(time)

@@ -3,10 +3,10 @@
 
 use super::db::{Store, StoreError};
 use super::redact::redact;
-use serde::Serialize;
 use super::sql::known;
 use super::Outcome;
 use crate::chain::{Strategy, Therapy};
+use serde::Serialize;
 use sqlx::any::AnyArguments;
 use sqlx::query::QueryAs;
 use sqlx::Any;
@@ -91,17 +91,19 @@ impl Store {
         let is_strategy = |s: &str| s == "unknown" || Strategy::parse_label(s).is_some();
         let is_outcome = |o: &str| Outcome::parse(o).is_some();
         let is_verdict = |v: &str| Verdict::parse(v).is_some();
-        add_counts(&mut summaries, strategies, STRATEGY, is_strategy, |s| &mut s.strategies)?;
-        add_counts(&mut summaries, outcomes, OUTCOME, is_outcome, |s| &mut s.outcomes)?;
-        add_counts(&mut summaries, verdicts, VERDICT, is_verdict, |s| &mut s.verdicts)?;
+        add_counts(&mut summaries, strategies, STRATEGY, is_strategy, |s| {
+            &mut s.strategies
+        })?;
+        add_counts(&mut summaries, outcomes, OUTCOME, is_outcome, |s| {
+            &mut s.outcomes
+        })?;
+        add_counts(&mut summaries, verdicts, VERDICT, is_verdict, |s| {
+            &mut s.verdicts
+        })?;
         for summary in &mut summaries {
             summary.total = summary.outcomes.iter().map(|(_, n)| n).sum();
         }
-        summaries.sort_by_key(|s| {
-            Therapy::ALL
-                .iter()
-                .position(|t| t.as_str() == s.therapy)
-        });
+        summaries.sort_by_key(|s| Therapy::ALL.iter().position(|t| t.as_str() == s.therapy));
         Ok(summaries)
     }
 }

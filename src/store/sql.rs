@@ -7,7 +7,9 @@ use super::db::StoreError;
 /// writes `?` for `Any`, which PostgreSQL does not).
 pub(super) fn values_list(rows: usize, columns: usize) -> String {
     let row = |r: usize| {
-        let cells: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+        let cells: Vec<String> = (1..=columns)
+            .map(|c| format!("${}", r * columns + c))
+            .collect();
         format!("({})", cells.join(", "))
     };
     (0..rows).map(row).collect::<Vec<_>>().join(", ")
@@ -22,7 +24,10 @@ pub(super) fn known<T>(
     parse: impl FnOnce(&str) -> Option<T>,
 ) -> Result<T, StoreError> {
     parse(value).ok_or_else(|| {
-        tracing::error!(column, "the database holds a value this version does not know");
+        tracing::error!(
+            column,
+            "the database holds a value this version does not know"
+        );
         crate::telemetry::unknown_stored_value(column);
         StoreError::UnknownValue {
             column,

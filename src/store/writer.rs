@@ -6,6 +6,7 @@
 //! its row was written or refused (an opted-out or forgotten member).
 
 use super::db::StoreError;
+use super::engine::{begin_write, Engine};
 use super::eval_runs::{insert_eval_items, EvalItemRow};
 use super::interactions::{distinct_key_groups, insert_interactions, KeyGroup, NewInteraction};
 use sqlx::{AnyConnection, AnyPool};
@@ -34,9 +35,9 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn spawn(pool: AnyPool) -> Writer {
+    pub(super) fn spawn(pool: AnyPool, engine: Engine) -> Writer {
         let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(pool, queue));
+        tokio::spawn(run(pool, engine, queue));
         Writer { jobs }
     }
 
@@ -52,7 +53,7 @@ impl Writer {
     }
 }
 
-async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
+async fn run(pool: AnyPool, engine: Engine, mut queue: mpsc::Receiver<Job>) {
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -63,7 +64,7 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
         }
         crate::telemetry::writer_batch(batch.len());
         let writes: Vec<&Write> = batch.iter().map(|job| &job.write).collect();
-        match commit(&pool, &writes).await {
+        match commit(&pool, engine, &writes).await {
             Ok(ids) => {
                 for (job, id) in batch.into_iter().zip(ids) {
                     let _ = job.done.send(Ok(id));
@@ -73,7 +74,9 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
             Err(error) if batch.len() > 1 => {
                 tracing::warn!(%error, rows = batch.len(), "batch failed; writing rows one by one");
                 for job in batch {
-                    let result = commit(&pool, &[&job.write]).await.map(|written| written[0]);
+                    let result = commit(&pool, engine, &[&job.write])
+                        .await
+                        .map(|written| written[0]);
                     let _ = job.done.send(result.map_err(StoreError::from));
                 }
             }
@@ -89,7 +92,11 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>) {
 /// Writes a batch in one transaction: one multi-row INSERT per group of
 /// interactions with distinct keys, one for the eval items. Returns each
 /// write's result, in order.
-async fn commit(pool: &AnyPool, writes: &[&Write]) -> Result<Vec<Written>, sqlx::Error> {
+async fn commit(
+    pool: &AnyPool,
+    engine: Engine,
+    writes: &[&Write],
+) -> Result<Vec<Written>, sqlx::Error> {
     let mut interactions = Vec::new();
     let mut eval_items = Vec::new();
     for write in writes {
@@ -105,7 +112,7 @@ async fn commit(pool: &AnyPool, writes: &[&Write]) -> Result<Vec<Written>, sqlx:
     let ids = if statements == 1 {
         insert_all(&mut *pool.acquire().await?, &groups, &eval_items).await?
     } else {
-        let mut tx = pool.begin().await?;
+        let mut tx = begin_write(pool, engine).await?;
         let ids = insert_all(&mut tx, &groups, &eval_items).await?;
         tx.commit().await?;
         ids

@@ -84,7 +84,7 @@ impl Health {
 }
 
 /// `{base}/models`, the listing every OpenAI-compatible server has.
-fn models_url(base: &Url) -> Url {
+pub fn models_url(base: &Url) -> Url {
     let mut url = base.clone();
     if let Ok(mut segments) = url.path_segments_mut() {
         segments.pop_if_empty().push("models");

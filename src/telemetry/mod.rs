@@ -10,7 +10,7 @@ mod health;
 mod recorder;
 mod server;
 
-pub use health::{DatabaseProbe, Health, HealthReport};
+pub use health::{models_url, DatabaseProbe, Health, HealthReport};
 pub use server::serve;
 
 use std::net::SocketAddr;

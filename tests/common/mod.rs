@@ -95,7 +95,8 @@ pub async fn all_stored_text(store: &coe_bot::store::Store) -> Vec<String> {
         .await
         .unwrap();
     let mut values = Vec::new();
-    for table in tables {
+    // sqlx's own record of the migrations holds no member data.
+    for table in tables.into_iter().filter(|t| t != "_sqlx_migrations") {
         let sql = format!("SELECT * FROM \"{table}\"");
         for row in sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(store.pool())

@@ -47,10 +47,7 @@ impl Harness {
                 "MTEwMDAwMDAw.fake.token-for-tests".to_string(),
             ),
             ("DISCORD_PROXY_URL", fake.http_url()),
-            (
-                "DATABASE_URL",
-                format!("sqlite://{}", db_path(dir.path()).display()),
-            ),
+            ("DATABASE_URL", database_url(dir.path())),
             ("COE_HASH_KEY", HASH_KEY.to_string()),
             ("LLM_BASE_URL", format!("{}/v1", llm.uri())),
             ("LLM_MODEL", "mock-model".to_string()),
@@ -85,6 +82,12 @@ impl Harness {
 
     /// Starts `coe-bot run` and waits until it identified anew and registered its commands.
     pub async fn spawn(&self, label: &str) -> BotProcess {
+        self.spawn_with(label, &[]).await
+    }
+
+    /// `spawn` with `extra` added to (or overriding) the harness's environment for this process
+    /// only, e.g. its `DISCORD_SHARDS`.
+    pub async fn spawn_with(&self, label: &str, extra: &[(&str, &str)]) -> BotProcess {
         let readies = self.fake.ready_count();
         let registrations = self.command_registrations();
         let log = self.dir.path().join(format!("{label}.log"));
@@ -101,6 +104,7 @@ impl Harness {
                 std::env::var("COE_EMBED_MODEL_DIR").unwrap_or_default(),
             )
             .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs(extra.iter().copied())
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -138,9 +142,14 @@ impl Harness {
 
     /// A message from member `user_id` in the support channel; returns its id.
     pub async fn say(&self, user_id: u64, text: &str) -> u64 {
+        self.say_in((GUILD, SUPPORT), user_id, text).await
+    }
+
+    /// A message from member `user_id` in `channel` of `guild`; returns its id.
+    pub async fn say_in(&self, (guild, channel): (u64, u64), user_id: u64, text: &str) -> u64 {
         let id = self.id();
         let caller = Caller::member(user_id, &format!("member{user_id}"));
-        let message = user_message(id, GUILD, SUPPORT, &caller, text);
+        let message = user_message(id, guild, channel, &caller, text);
         self.fake.dispatch("MESSAGE_CREATE", message).await;
         id
     }
@@ -173,16 +182,22 @@ impl Harness {
     /// The bot's delivered reply to support message `message_id`: a message in the thread
     /// started from it (the thread takes the message's id), or a channel reply to it.
     pub fn reply_to(&self, message_id: u64) -> Option<RecordedRequest> {
+        self.replies_to(SUPPORT, message_id).into_iter().next()
+    }
+
+    /// Every delivered reply to message `message_id` of `channel` (see `reply_to`), oldest first.
+    pub fn replies_to(&self, channel: u64, message_id: u64) -> Vec<RecordedRequest> {
         let in_thread = format!("/channels/{message_id}/messages");
-        let in_channel = format!("/channels/{SUPPORT}/messages");
+        let in_channel = format!("/channels/{channel}/messages");
         let reference = message_id.to_string();
         let requests = self.fake.requests();
-        requests.into_iter().find(|r| {
+        let replies = requests.into_iter().filter(|r| {
             r.status == 200
                 && (r.is("POST", &in_thread)
                     || (r.is("POST", &in_channel)
                         && r.body["message_reference"]["message_id"] == reference.as_str()))
-        })
+        });
+        replies.collect()
     }
 
     pub fn user_key(&self, user_id: u64) -> String {
@@ -210,6 +225,12 @@ impl Harness {
 
 fn db_path(dir: &Path) -> PathBuf {
     dir.join("coe.db")
+}
+
+/// The one place the shared database's URL is made: every bot process of a harness uses it.
+/// A SQLite file in the harness's directory (WAL lets several processes share it).
+fn database_url(dir: &Path) -> String {
+    format!("sqlite://{}", db_path(dir).display())
 }
 
 /// `PRAGMA integrity_check`'s answer ("ok" when the file is sound).
@@ -270,6 +291,31 @@ impl BotProcess {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Where the process serves `/metrics` and `/healthz` (run with `COE_METRICS_ADDR`), as its
+    /// log says: with `127.0.0.1:0` each process gets its own port.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        let log = strip_ansi(&self.log());
+        let line = log.lines().find(|l| l.contains("serving /metrics"))?;
+        let bound = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("bound="))?;
+        bound.parse().ok()
+    }
+}
+
+/// The log without terminal colour codes (`ESC [ … m`).
+fn strip_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
 
 impl Drop for BotProcess {

@@ -18,8 +18,14 @@ use tokio::task::JoinHandle;
 
 use super::expect::describe_requests;
 use super::payloads::{member_json, Caller};
-use super::state::{PendingClick, Shared, State};
+use super::state::{snowflake, PendingClick, Shared, State};
 use super::{gateway, limits, models, rest};
+
+mod shards;
+// For the tests that pick guilds per shard; most test binaries do not use it.
+#[allow(unused_imports)]
+pub use super::state::shard_of;
+pub use shards::Delivery;
 
 /// The kind of a registered channel; the number is Discord's channel `type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,8 +227,8 @@ impl FakeDiscord {
         }
     }
 
-    /// Pushes a dispatch to the connected shard after checking serenity can parse it: a payload
-    /// serenity cannot deserialize would otherwise be dropped silently as `UnknownEvent`.
+    /// Pushes a dispatch to the shard owning its guild after checking serenity can parse it: a
+    /// payload serenity cannot deserialize would otherwise be dropped silently as `UnknownEvent`.
     pub async fn dispatch(&self, event: &str, data: Value) {
         let data = self.shared.lock().enrich(event, data);
         if let Err(why) = models::check_serenity_accepts(event, &data) {
@@ -232,11 +238,14 @@ impl FakeDiscord {
     }
 
     /// Like `dispatch` but without the serenity check, to send deliberately odd payloads.
+    /// Goes to the shard owning the event's `guild_id`, as on Discord.
     pub async fn dispatch_raw(&self, event: &str, data: Value) {
-        let connected = |st: &State| st.gateway.current.is_some().then_some(());
+        let guild = snowflake(&data["guild_id"]);
+        let connected = |st: &State| st.gateway.shard_for(guild);
         if self.poll(Duration::from_secs(5), connected).await.is_none() {
             panic!(
-                "fake Discord: no shard connected to dispatch {event} to; call wait_ready first"
+                "fake Discord: no shard connected to dispatch {event} (guild {guild:?}) to; \
+                 call wait_ready first"
             );
         }
         let mut st = self.shared.lock();

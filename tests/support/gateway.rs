@@ -1,19 +1,24 @@
 //! The gateway side of the fake: HELLO, heartbeat ACKs, IDENTIFY → READY + GUILD_CREATEs,
-//! RESUME → RESUMED. Frames are text JSON because serenity only inflates binary frames.
+//! RESUME → RESUMED. Each connection serves the shard it identified as; a guild's events go to
+//! shard `(guild_id >> 22) % total`, as on Discord. Frames are text JSON because serenity only
+//! inflates binary frames.
 
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::State as AxumState;
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use super::models;
-use super::state::Shared;
+use super::state::{shard_of, Session, Shared, State};
 
-pub(super) async fn upgrade(ws: WebSocketUpgrade, State(shared): State<Arc<Shared>>) -> Response {
+pub(super) async fn upgrade(
+    ws: WebSocketUpgrade,
+    AxumState(shared): AxumState<Arc<Shared>>,
+) -> Response {
     ws.on_upgrade(move |socket| serve(socket, shared))
 }
 
@@ -50,58 +55,86 @@ async fn serve(socket: WebSocket, shared: Arc<Shared>) {
                 let _ = tx.send(json!({"op": 11}).to_string());
             }
             Some(2) => identify(&shared, conn, &tx, &payload["d"]),
-            Some(6) => {
-                let mut st = shared.lock();
-                st.gateway.current = Some((conn, tx.clone()));
-                st.send_dispatch("RESUMED", json!({}));
-            }
+            Some(6) => resume(&shared, conn, &tx, &payload["d"]),
             // Presence updates, member requests and voice state are not modelled.
             _ => {}
         }
     }
 
     let mut st = shared.lock();
-    if st
-        .gateway
-        .current
-        .as_ref()
-        .is_some_and(|(current, _)| *current == conn)
-    {
-        st.gateway.current = None;
-    }
+    st.gateway
+        .sessions
+        .retain(|_, session| session.conn != conn);
     drop(st);
     writer.abort();
 }
 
-/// Answers IDENTIFY with READY then one GUILD_CREATE per guild, all under one lock so a test's
-/// dispatch can never overtake them.
+/// Answers IDENTIFY with READY then one GUILD_CREATE per guild of the shard, all under one lock
+/// so a test's dispatch can never overtake them. The connection becomes its shard's session.
 fn identify(shared: &Shared, conn: u64, tx: &mpsc::UnboundedSender<String>, d: &Value) {
     let mut st = shared.lock();
+    let shard = match d["shard"].as_array().map(|s| s.as_slice()) {
+        Some([id, total]) => [id.as_u64().unwrap_or(0), total.as_u64().unwrap_or(1)],
+        _ => [0, 1],
+    };
     st.gateway.identifies.push(d.clone());
-    st.gateway.current = Some((conn, tx.clone()));
+    st.gateway.identified.push((conn, shard));
     // A new session starts its sequence numbers again, as on Discord.
-    st.gateway.seq = 0;
-    let shard = d.get("shard").cloned().unwrap_or_else(|| json!([0, 1]));
+    let session = Session {
+        conn,
+        tx: tx.clone(),
+        shard,
+        seq: 0,
+    };
+    st.gateway.sessions.insert(shard[0], session);
+    let guilds = st.guilds.iter().copied();
+    let guilds: Vec<u64> = guilds
+        .filter(|g| shard_of(*g, shard[1]) == shard[0])
+        .collect();
     let session_id = format!("fake-session-{conn}");
-    let ready = models::ready(st.port, &st.guilds, &session_id, shard);
-    st.send_dispatch("READY", ready);
-    for guild_id in st.guilds.clone() {
-        let specs: Vec<_> = st
-            .channels
-            .values()
-            .filter(|c| c.guild_id == guild_id)
-            .collect();
-        let channels = specs
-            .iter()
-            .filter(|c| !c.kind.is_thread())
-            .map(|c| models::channel(c));
-        let threads = specs
-            .iter()
-            .filter(|c| c.kind.is_thread())
-            .map(|c| models::channel(c));
-        let tier = st.premium_tier(guild_id);
-        let guild = models::guild_create(guild_id, tier, channels.collect(), threads.collect());
-        st.send_dispatch("GUILD_CREATE", guild);
+    let ready = models::ready(st.port, &guilds, &session_id, json!(shard));
+    st.send_to_shard(shard[0], "READY", ready);
+    for guild_id in guilds {
+        let guild = guild_create(&st, guild_id);
+        st.send_to_shard(shard[0], "GUILD_CREATE", guild);
     }
     st.gateway.ready_count += 1;
+}
+
+/// RESUME → RESUMED: the connection takes over the shard of the session it resumes (named by
+/// the `session_id` READY gave), counting on from the client's `seq`.
+fn resume(shared: &Shared, conn: u64, tx: &mpsc::UnboundedSender<String>, d: &Value) {
+    let mut st = shared.lock();
+    let resumed = d["session_id"]
+        .as_str()
+        .and_then(|s| s.strip_prefix("fake-session-"));
+    let resumed = resumed.and_then(|c| c.parse::<u64>().ok());
+    let shard = resumed.and_then(|c| st.gateway.shard_of_connection(c));
+    let shard = shard.unwrap_or([0, 1]);
+    let session = Session {
+        conn,
+        tx: tx.clone(),
+        shard,
+        seq: d["seq"].as_u64().unwrap_or(0),
+    };
+    st.gateway.sessions.insert(shard[0], session);
+    st.send_to_shard(shard[0], "RESUMED", json!({}));
+}
+
+fn guild_create(st: &State, guild_id: u64) -> Value {
+    let specs: Vec<_> = st
+        .channels
+        .values()
+        .filter(|c| c.guild_id == guild_id)
+        .collect();
+    let channels = specs
+        .iter()
+        .filter(|c| !c.kind.is_thread())
+        .map(|c| models::channel(c));
+    let threads = specs
+        .iter()
+        .filter(|c| c.kind.is_thread())
+        .map(|c| models::channel(c));
+    let tier = st.premium_tier(guild_id);
+    models::guild_create(guild_id, tier, channels.collect(), threads.collect())
 }

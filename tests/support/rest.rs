@@ -110,7 +110,7 @@ fn route(st: &mut State, method: &str, path: &str, query: Option<&str>, req: &De
         ("GET", ["gateway"]) => Reply::ok(json!({"url": models::ws_url(st.port)})),
         ("GET", ["gateway", "bot"]) => Reply::ok(json!({
             "url": models::ws_url(st.port),
-            "shards": 1,
+            "shards": st.recommended_shards,
             "session_start_limit": {
                 "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1,
             },

@@ -1,5 +1,6 @@
 //! The fake's mutable state behind one mutex: recorded requests, channels, messages,
-//! interactions and the gateway connection. REST handlers and the gateway task share it.
+//! interactions and the gateway sessions (one per shard). REST handlers and the gateway task
+//! share it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::fake_discord::{ChannelSpec, RecordedRequest};
+use super::fake_discord::{ChannelSpec, Delivery, RecordedRequest};
 use super::limits::upload_limit;
 use super::models;
 use super::payloads::{component_click, Caller};
@@ -36,14 +37,60 @@ pub(super) struct PendingClick {
     pub label: String,
 }
 
+/// One identified (or resumed) gateway session: where its frames go and which shard it is.
+pub(super) struct Session {
+    pub conn: u64,
+    pub tx: UnboundedSender<String>,
+    /// `[shard id, total]`, as in IDENTIFY.
+    pub shard: [u64; 2],
+    /// The session's last sequence number (each session counts on its own, as on Discord).
+    pub seq: u64,
+}
+
 #[derive(Default)]
 pub(super) struct GatewayState {
-    pub seq: u64,
-    /// (connection number, outgoing frames) of the connection that identified or resumed last.
-    pub current: Option<(u64, UnboundedSender<String>)>,
+    /// Shard id → the connection that identified or resumed as that shard last.
+    pub sessions: BTreeMap<u64, Session>,
     pub connections: u64,
     pub ready_count: usize,
     pub identifies: Vec<Value>,
+    /// (connection, `[shard id, total]`) of every IDENTIFY, in order.
+    pub identified: Vec<(u64, [u64; 2])>,
+    /// Every dispatch sent, with the connection that got it.
+    pub deliveries: Vec<Delivery>,
+}
+
+impl GatewayState {
+    /// The shard id of the session Discord would send an event of `guild_id` to: shard
+    /// `(guild_id >> 22) % total`, and shard 0 for events outside guilds.
+    pub fn shard_for(&self, guild_id: Option<u64>) -> Option<u64> {
+        let sessions = self.sessions.values();
+        let mut owning =
+            sessions.filter(|s| s.shard[0] == guild_id.map_or(0, |g| shard_of(g, s.shard[1])));
+        owning.next().map(|s| s.shard[0])
+    }
+
+    /// The shard a connection identified as (for RESUME, which does not say).
+    pub fn shard_of_connection(&self, conn: u64) -> Option<[u64; 2]> {
+        let identified = self.identified.iter();
+        identified
+            .rev()
+            .find(|(c, _)| *c == conn)
+            .map(|(_, shard)| *shard)
+    }
+}
+
+/// Discord's rule: a guild's events go to shard `(guild_id >> 22) % total`.
+pub fn shard_of(guild_id: u64, total: u64) -> u64 {
+    (guild_id >> 22) % total.max(1)
+}
+
+/// A snowflake field as Discord sends it (a string), or as a careless payload does (a number).
+pub(super) fn snowflake(value: &Value) -> Option<u64> {
+    value
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| value.as_u64())
 }
 
 pub(super) struct State {
@@ -70,6 +117,8 @@ pub(super) struct State {
     /// Interaction ids of the clicks made for `pending_click`, in order.
     pub made_clicks: Vec<u64>,
     pub gateway: GatewayState,
+    /// `shards` of `GET /gateway/bot`: Discord's recommended shard count.
+    pub recommended_shards: u64,
 }
 
 impl State {
@@ -96,6 +145,7 @@ impl State {
             pending_click: None,
             made_clicks: Vec::new(),
             gateway: GatewayState::default(),
+            recommended_shards: 1,
         }
     }
 
@@ -120,14 +170,33 @@ impl State {
         self.messages.iter_mut().find(|m| m["id"] == id.as_str())
     }
 
-    /// Sends a dispatch to the current connection; false if no shard is connected.
+    /// Sends a dispatch to the shard that owns its `guild_id` (shard 0 without one); false if
+    /// that shard is not connected.
     pub fn send_dispatch(&mut self, event: &str, data: Value) -> bool {
-        let Some((_, tx)) = &self.gateway.current else {
+        let guild_id = snowflake(&data["guild_id"]);
+        match self.gateway.shard_for(guild_id) {
+            Some(shard) => self.send_to_shard(shard, event, data),
+            None => false,
+        }
+    }
+
+    /// Sends a dispatch to the session of shard `shard`; false if it is not connected.
+    pub fn send_to_shard(&mut self, shard: u64, event: &str, data: Value) -> bool {
+        let Some(session) = self.gateway.sessions.get_mut(&shard) else {
             return false;
         };
-        self.gateway.seq += 1;
-        let frame = json!({"op": 0, "t": event, "s": self.gateway.seq, "d": data});
-        tx.send(frame.to_string()).is_ok()
+        session.seq += 1;
+        let frame = json!({"op": 0, "t": event, "s": session.seq, "d": data});
+        let delivery = Delivery {
+            connection: session.conn,
+            shard: session.shard,
+            event: event.to_string(),
+            guild_id: snowflake(&data["guild_id"]),
+            id: snowflake(&data["id"]),
+        };
+        let sent = session.tx.send(frame.to_string()).is_ok();
+        self.gateway.deliveries.push(delivery);
+        sent
     }
 
     pub fn remember_member(&mut self, guild_id: u64, member: Value, permissions: u64) {

@@ -1,7 +1,8 @@
 //! A fresh, empty database for each test, on either engine: a SQLite file
 //! in a temporary directory, or a new PostgreSQL database on the server
 //! `COE_TEST_POSTGRES_URL` names (`scripts/postgres.sh` starts one and
-//! prints it; `.ci/run` sets it). The store creates the database on open.
+//! prints it; `.ci/run` sets it). The store creates the database on open;
+//! the test drops it when it ends.
 
 use coe_bot::store::Store;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -12,6 +13,8 @@ pub struct TestDb {
     pub url: String,
     /// Keeps the SQLite file's directory until the test ends.
     _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL database to drop when the test ends.
+    postgres_name: Option<String>,
 }
 
 impl TestDb {
@@ -20,6 +23,7 @@ impl TestDb {
         TestDb {
             url: format!("sqlite://{}", dir.path().join("coe.db").display()),
             _dir: Some(dir),
+            postgres_name: None,
         }
     }
 
@@ -37,10 +41,12 @@ impl TestDb {
             .expect("clock after 1970")
             .subsec_nanos();
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        url.set_path(&format!("coe_test_{}_{nanos}_{n}", std::process::id()));
+        let name = format!("coe_test_{}_{nanos}_{n}", std::process::id());
+        url.set_path(&name);
         Some(TestDb {
             url: url.to_string(),
             _dir: None,
+            postgres_name: Some(name),
         })
     }
 
@@ -49,6 +55,35 @@ impl TestDb {
         Store::open(&self.url)
             .await
             .unwrap_or_else(|e| panic!("open {}: {e}", coe_bot::store::shown_url(&self.url)))
+    }
+}
+
+impl Drop for TestDb {
+    /// Drops the PostgreSQL database (closing whatever still uses it), so a
+    /// server kept between runs does not fill up. On a thread of its own:
+    /// `drop` cannot wait on the test's runtime.
+    fn drop(&mut self) {
+        let (Some(name), Ok(server)) = (self.postgres_name.take(), std::env::var(POSTGRES_VAR))
+        else {
+            return;
+        };
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                use sqlx::{Connection, Executor};
+                let mut admin = sqlx::PgConnection::connect(&server).await?;
+                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                admin.execute(sqlx::AssertSqlSafe(sql)).await?;
+                admin.close().await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            eprintln!("could not drop the test database: {error}");
+        }
     }
 }
 

@@ -45,7 +45,7 @@ pub struct DiscordConfig {
     pub shutdown_grace: Duration,
     /// Messages one member may send the bot per minute.
     pub user_messages_per_minute: u32,
-    /// The shards this process runs; `None`: shard 0 of 1, the whole bot.
+    /// The shards this process runs; `None`: every shard Discord recommends.
     pub shards: Option<ShardRange>,
 }
 
@@ -65,7 +65,8 @@ impl ShardRange {
     }
 }
 
-#[derive(Debug, Clone)]
+/// Its `Debug` (in `shown.rs`) shows no secret and no database password.
+#[derive(Clone)]
 pub struct Config {
     pub database_url: String,
     pub llm: LlmConfig,
@@ -412,6 +413,8 @@ pub(crate) fn flag(
         Some(other) => Err(invalid(name, format!("must be on or off (got '{other}')"))),
     }
 }
+
+mod shown;
 
 #[cfg(test)]
 mod tests;

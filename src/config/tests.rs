@@ -54,7 +54,7 @@ fn errors_name_the_variable_and_the_fix() {
         ("LLM_TIMEOUT_SECS", "0"),
         ("COE_DEFAULT_THERAPY", "freud"),
         ("COE_STORE_REASONING", "maybe"),
-        ("DATABASE_URL", "postgres://x"),
+        ("DATABASE_URL", "mysql://x"),
         ("COE_SUPPORT_CHANNELS", "123"),
         ("COE_DEV_GUILD", "abc"),
         ("DISCORD_PROXY_URL", "::"),
@@ -89,6 +89,24 @@ fn secrets_do_not_show_in_debug_output() {
     for secret in [KEY, "sk-very-secret", "discord-token-value"] {
         assert!(!shown.contains(secret), "{secret} leaked");
     }
+}
+
+#[test]
+fn a_postgres_url_is_accepted_and_its_password_never_shown() {
+    let url = ("DATABASE_URL", "postgres://coe:hunter2@db.internal/coe");
+    let config = load(&[("COE_HASH_KEY", KEY), url]).unwrap();
+    assert_eq!(config.database_url, url.1, "still used");
+    let shown = format!("{config:?}");
+    assert!(
+        shown.contains("db.internal") && !shown.contains("hunter2"),
+        "{shown}"
+    );
+    let bad = ("DATABASE_URL", "mysql://coe:hunter2@db.internal/coe");
+    let error = load(&[("COE_HASH_KEY", KEY), bad]).unwrap_err().to_string();
+    assert!(
+        error.contains("postgres://") && !error.contains("hunter2"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! End to end: the real bot (`coe_bot::discord::start`) against the fake Discord in
-//! `tests/support`, wiremock as the model server and a temporary SQLite file. `/coe`, support
+//! `tests/support`, wiremock as the model server and a temporary SQLite file (the `/coe` round
+//! trip on PostgreSQL too, when `COE_TEST_POSTGRES_URL` is set). `/coe`, support
 //! channels and threads, a failing model, long replies, and what the bot must ignore.
 //! Moderation and safety live in `discord_e2e_moderation.rs` and `discord_e2e_safety.rs`.
 //!
@@ -14,6 +15,7 @@ use coe_bot::pipeline::LLM_ERROR_REPLY;
 use coe_bot::store::anon::UserKeyer;
 use serde_json::json;
 use sqlx::Row;
+use support::bot::common::databases::TestDb;
 use support::bot::common::{chain_answer, completion, llm_answering, HASH_KEY};
 use support::bot::*;
 use support::{webhook_message, Caller, FakeDiscord};
@@ -24,11 +26,19 @@ const REPLY: &str = "That sounds really heavy. It makes sense that one result fe
 
 #[tokio::test(flavor = "multi_thread")]
 async fn coe_defers_then_follows_up_with_footer_and_an_anonymous_row() {
-    bounded("/coe round trip", coe_round_trip()).await;
+    bounded("/coe round trip", coe_round_trip(TestDb::sqlite())).await;
 }
 
-async fn coe_round_trip() {
-    let bot = TestBot::start(llm_answering("interpretation", REPLY).await, &[]).await;
+#[tokio::test(flavor = "multi_thread")]
+async fn on_postgres_coe_defers_then_follows_up_with_an_anonymous_row() {
+    if let Some(db) = TestDb::postgres() {
+        bounded("/coe round trip on PostgreSQL", coe_round_trip(db)).await;
+    }
+}
+
+async fn coe_round_trip(db: TestDb) {
+    let llm = llm_answering("interpretation", REPLY).await;
+    let bot = TestBot::start(llm, &[("DATABASE_URL", &db.url)]).await;
     let alice = alice();
     let therapy = &bot.command("coe")["options"][0];
     assert_eq!(therapy["name"], "therapy");

@@ -1,6 +1,7 @@
 //! End to end, safety and consent (issue 4): the crisis gate with moderator alerts and their
 //! cooldown, `/coe-privacy forget|optout`, the per-member rate limit, `/coe-admin channel add`,
-//! and a prompt-injection attempt against an obedient model.
+//! and a prompt-injection attempt against an obedient model. Forget and opt-out run on
+//! PostgreSQL too, when `COE_TEST_POSTGRES_URL` is set.
 
 mod support;
 
@@ -11,6 +12,7 @@ use coe_bot::safety::helplines::crisis_reply;
 use coe_bot::safety::risk::{RiskKind, Tier};
 use coe_bot::store::Verdict;
 use serde_json::{json, Value};
+use support::bot::common::databases::TestDb;
 use support::bot::common::{chain_answer, completion, llm_answering};
 use support::bot::*;
 use support::{subcommand_options, Caller, RecordedRequest};
@@ -119,11 +121,19 @@ async fn crisis() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn forget_deletes_every_row_of_the_member_and_says_how_many() {
-    bounded("forget", forget()).await;
+    bounded("forget", forget(TestDb::sqlite())).await;
 }
 
-async fn forget() {
-    let bot = TestBot::start(llm_answering("exploration", REPLY).await, &[]).await;
+#[tokio::test(flavor = "multi_thread")]
+async fn on_postgres_forget_deletes_every_row_of_the_member() {
+    if let Some(db) = TestDb::postgres() {
+        bounded("forget on PostgreSQL", forget(db)).await;
+    }
+}
+
+async fn forget(db: TestDb) {
+    let llm = llm_answering("exploration", REPLY).await;
+    let bot = TestBot::start(llm, &[("DATABASE_URL", &db.url)]).await;
     let (alice, bob) = (alice(), bob());
     for (who, text) in [(&alice, "first"), (&alice, "second"), (&bob, "mine")] {
         let id = bot
@@ -170,11 +180,19 @@ async fn forget() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn optout_stops_channel_replies_and_recording_but_coe_and_crisis_help_still_answer() {
-    bounded("optout", optout()).await;
+    bounded("optout", optout(TestDb::sqlite())).await;
 }
 
-async fn optout() {
-    let bot = TestBot::start(llm_answering("exploration", REPLY).await, &[]).await;
+#[tokio::test(flavor = "multi_thread")]
+async fn on_postgres_optout_stops_channel_replies_and_recording() {
+    if let Some(db) = TestDb::postgres() {
+        bounded("optout on PostgreSQL", optout(db)).await;
+    }
+}
+
+async fn optout(db: TestDb) {
+    let llm = llm_answering("exploration", REPLY).await;
+    let bot = TestBot::start(llm, &[("DATABASE_URL", &db.url)]).await;
     let (alice, bob) = (alice(), bob());
     let answer = privacy(&bot, &alice, "optout").await;
     assert!(

@@ -23,7 +23,7 @@ impl TestBot {
 
     /// Rows recorded for `caller`.
     pub async fn rows_of(&self, caller: &Caller) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM interactions WHERE user_key = ?")
+        sqlx::query_scalar("SELECT COUNT(*) FROM interactions WHERE user_key = $1")
             .bind(self.user_key(caller))
             .fetch_one(self.store.pool())
             .await

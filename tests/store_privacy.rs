@@ -140,3 +140,26 @@ on_both_engines!(
     every_caller_learns_whether_its_own_row_was_written,
     forget_tombstones_outlive_any_reply_in_flight_then_go,
 );
+
+/// Processes sharing one PostgreSQL purge once per deployment: while one
+/// holds the purge's advisory lock, another's purge does nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_postgres_a_purge_already_running_elsewhere_is_not_repeated() {
+    use sqlx::Acquire;
+    let Some(db) = TestDb::postgres() else {
+        return;
+    };
+    let store = db.store().await;
+    let other = db.store().await;
+    let mut elsewhere = other.pool().acquire().await.unwrap();
+    let mut tx = elsewhere.begin().await.unwrap();
+    let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(0x636f_652d_7075_7267_i64)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert!(held);
+    assert_eq!(store.purge_free_text(30).await.unwrap(), None);
+    tx.rollback().await.unwrap();
+    assert_eq!(store.purge_free_text(30).await.unwrap(), Some(0));
+}

@@ -3,15 +3,22 @@
 //! Each identifies as its own shard and hears only its guilds (the fake routes a guild's events
 //! to shard `(guild_id >> 22) % total`, as Discord does); every support message is answered
 //! exactly once, by the process owning its guild; after a `kill -9` of one process the other
-//! goes on answering its guilds. And one process may run several shards: it is healthy only
-//! once all of them are connected.
+//! goes on answering its guilds, and every message it answered before dying has its row. Privacy
+//! commands reach across the processes: `/coe-privacy forget` through one deletes the rows both
+//! wrote, and an opt-out made through one silences the other. All of it on SQLite and, when
+//! `COE_TEST_POSTGRES_URL` names a server, on a fresh PostgreSQL database. And one process may
+//! run several shards: it is healthy only once all of them are connected.
 
 mod support;
+
+#[path = "support/shard_scenarios.rs"]
+mod scenarios;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::bot::common::databases::TestDb;
 use support::bot::common::{chain_answer, completion};
 use support::bot::{bounded, TestBot, GUILD, SUPPORT};
 use support::child::{BotProcess, Harness};
@@ -35,11 +42,20 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(150);
 const SETTLE: Duration = Duration::from_millis(500);
 
 #[tokio::test(flavor = "multi_thread")]
-async fn two_processes_split_the_shards_and_outlive_each_other() {
-    if tokio::time::timeout(TEST_TIMEOUT, split_shards())
-        .await
-        .is_err()
-    {
+async fn sqlite_two_processes_split_the_shards_and_outlive_each_other() {
+    within_timeout(split_shards(TestDb::sqlite())).await;
+}
+
+/// Skipped (passes) when `COE_TEST_POSTGRES_URL` is unset.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_two_processes_split_the_shards_and_outlive_each_other() {
+    if let Some(db) = TestDb::postgres() {
+        within_timeout(split_shards(db)).await;
+    }
+}
+
+async fn within_timeout(test: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(TEST_TIMEOUT, test).await.is_err() {
         panic!("the shard test did not finish within {TEST_TIMEOUT:?}");
     }
 }
@@ -78,14 +94,54 @@ async fn shard_range_in_one_process() {
     bot.finish().await;
 }
 
-async fn split_shards() {
-    let harness = harness().await;
+/// The two-process scenario on the database `db`.
+async fn split_shards(db: TestDb) {
+    let harness = harness(&db.url).await;
+    assert_eq!(harness.database_url(), db.url);
     let mut first = harness
         .spawn_with("shard-0", &[("DISCORD_SHARDS", "0-0")])
         .await;
     let second = harness
         .spawn_with("shard-1", &[("DISCORD_SHARDS", "1-1")])
         .await;
+    each_identifies_as_its_shard(&harness, &first, &second);
+
+    // Every guild, both shards: each message answered once, by the process of its shard.
+    let sent = say_everywhere(&harness, &SUPPORT_CHANNELS, 7_000_000).await;
+    answered_once_by_their_shard(&harness, &sent, &[&first, &second]).await;
+    assert_eq!(
+        channel_messages(&first).await,
+        2.0,
+        "shard 0 has two guilds"
+    );
+    assert_eq!(
+        channel_messages(&second).await,
+        2.0,
+        "shard 1 has two guilds"
+    );
+
+    // The database is shared: privacy choices made through one process hold in the other.
+    scenarios::forget_reaches_both_processes(&harness, &[&first, &second]).await;
+    scenarios::opt_out_holds_in_the_other_process(&harness, &[&first, &second]).await;
+
+    // Shard 0's process dies with messages in flight; what it answered is on record, and shard
+    // 1's goes on with its own guilds and stays healthy.
+    let (second_metrics, log) = (metrics_addr(&second), second.log_tail());
+    let handled = channel_messages(&second).await;
+    scenarios::kill_with_messages_in_flight(&harness, &mut first).await;
+    let survivors: Vec<(u64, u64)> = SUPPORT_CHANNELS
+        .into_iter()
+        .filter(|(guild, _)| shard_of(*guild, TOTAL) == 1)
+        .collect();
+    let sent = say_everywhere(&harness, &survivors, 7_100_000).await;
+    answered_once_by_their_shard(&harness, &sent, &[&second]).await;
+    assert_eq!(channel_messages(&second).await, handled + 2.0, "{log}");
+    gateway_healthy(second_metrics).await;
+    stop(second).await;
+}
+
+/// Each process identified as its own shard, says so, and got only its guilds.
+fn each_identifies_as_its_shard(harness: &Harness, first: &BotProcess, second: &BotProcess) {
     assert_eq!(
         harness.fake.identified_shards(),
         vec![[0, TOTAL], [1, TOTAL]],
@@ -109,42 +165,11 @@ async fn split_shards() {
             "GUILD_CREATE of guild {guild}"
         );
     }
-
-    // Every guild, both shards: each message answered once, by the process of its shard.
-    let sent = say_everywhere(&harness, &SUPPORT_CHANNELS, 7_000_000).await;
-    answered_once_by_their_shard(&harness, &sent, &[&first, &second]).await;
-    assert_eq!(
-        channel_messages(&first).await,
-        2.0,
-        "shard 0 has two guilds"
-    );
-    assert_eq!(
-        channel_messages(&second).await,
-        2.0,
-        "shard 1 has two guilds"
-    );
-    let (second_metrics, log) = (metrics_addr(&second), second.log_tail());
-
-    // Shard 0's process dies; shard 1's goes on with its own guilds and stays healthy.
-    first.kill_9();
-    assert!(
-        harness.fake.wait_shard_gone(0, WAIT).await,
-        "shard 0's connection outlived its process"
-    );
-    let survivors: Vec<(u64, u64)> = SUPPORT_CHANNELS
-        .into_iter()
-        .filter(|(guild, _)| shard_of(*guild, TOTAL) == 1)
-        .collect();
-    let sent = say_everywhere(&harness, &survivors, 7_100_000).await;
-    answered_once_by_their_shard(&harness, &sent, &[&second]).await;
-    assert_eq!(channel_messages(&second).await, 4.0, "{log}");
-    gateway_healthy(second_metrics).await;
-    stop(second).await;
 }
 
-/// The fake with four guilds, two per shard, each with a support channel, and a model that
-/// always answers.
-async fn harness() -> Harness {
+/// The fake with four guilds, two per shard, each with a support channel, a model that always
+/// answers, and every bot process on the database at `database_url`.
+async fn harness(database_url: &str) -> Harness {
     let llm = MockServer::start().await;
     let answer = chain_answer("exploration", "I'm listening.");
     Mock::given(method("POST"))
@@ -157,6 +182,7 @@ async fn harness() -> Harness {
         .collect();
     let (channels, total) = (channels.join(","), TOTAL.to_string());
     let env = [
+        ("DATABASE_URL", database_url),
         ("COE_SUPPORT_CHANNELS", channels.as_str()),
         ("DISCORD_SHARD_TOTAL", total.as_str()),
         // Each process on a port of its own, found in its log.

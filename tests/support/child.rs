@@ -10,15 +10,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use coe_bot::store::anon::UserKeyer;
-use serde_json::json;
+use coe_bot::store::Store;
+use serde_json::{json, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::SqlitePool;
 use wiremock::MockServer;
 
 use super::bot::common::HASH_KEY;
 use super::bot::{GENERAL, GUILD, SUPPORT};
+use super::expect::{callback_path, followup_path};
 use super::fake_discord::{ChannelSpec, FakeDiscord, RecordedRequest};
-use super::payloads::{slash_command, user_message, Caller};
+use super::payloads::{slash_command, subcommand_options, user_message, Caller};
 
 /// How long a (debug) binary may take to connect, identify and register its commands.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -31,6 +33,7 @@ pub struct Harness {
     env: Vec<(String, String)>,
     next_id: AtomicU64,
     keyer: UserKeyer,
+    database_url: String,
 }
 
 impl Harness {
@@ -66,6 +69,8 @@ impl Harness {
             env.retain(|(k, _)| k != key);
             env.push((key.to_string(), value.to_string()));
         }
+        let database_url = env.iter().find(|(k, _)| k == "DATABASE_URL");
+        let database_url = database_url.map(|(_, v)| v.clone()).unwrap_or_default();
         Harness {
             fake,
             llm,
@@ -73,9 +78,11 @@ impl Harness {
             env,
             next_id: AtomicU64::new(900_000),
             keyer: UserKeyer::new(HASH_KEY.as_bytes()),
+            database_url,
         }
     }
 
+    /// The SQLite file of the default `DATABASE_URL` (not of one that `extra` overrode).
     pub fn db_path(&self) -> PathBuf {
         db_path(self.dir.path())
     }
@@ -179,6 +186,33 @@ impl Harness {
         id
     }
 
+    /// `/<command> <sub>` (a subcommand without options) from member `user_id` in `channel` of
+    /// `guild`; waits for the answer: the callback when it carries one, else (deferred) the
+    /// first followup.
+    pub async fn subcommand(
+        &self,
+        (guild, channel): (u64, u64),
+        user_id: u64,
+        (command, sub): (&str, &str),
+    ) -> RecordedRequest {
+        let command_id = self.fake.command_id(command);
+        let command_id = command_id.unwrap_or_else(|| panic!("/{command} has no id"));
+        let id = self.id();
+        let caller = Caller::member(user_id, &format!("member{user_id}"));
+        let options = subcommand_options(sub, Value::Null);
+        let event = slash_command(id, guild, channel, &caller, command, command_id, options);
+        self.fake.dispatch("INTERACTION_CREATE", event).await;
+        let fake = &self.fake;
+        let callback = fake
+            .wait_for_call("POST", &callback_path(id), START_TIMEOUT)
+            .await;
+        if callback.body["type"] != 5 {
+            return callback;
+        }
+        fake.wait_for_call("POST", &followup_path(id), START_TIMEOUT)
+            .await
+    }
+
     /// The bot's delivered reply to support message `message_id`: a message in the thread
     /// started from it (the thread takes the message's id), or a channel reply to it.
     pub fn reply_to(&self, message_id: u64) -> Option<RecordedRequest> {
@@ -204,8 +238,32 @@ impl Harness {
         self.keyer.key(user_id)
     }
 
-    /// A connection of the test's own to the bot's database (the bot may be running: WAL lets
-    /// readers in). Never creates the file.
+    /// The database every bot process of this harness uses (`DATABASE_URL`).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
+    /// A store of the test's own on the bot's database, on either engine: read it through
+    /// `pool()` with `$1`-style placeholders.
+    pub async fn open_store(&self) -> Store {
+        let url = &self.database_url;
+        let shown = coe_bot::store::shown_url(url);
+        let store = Store::open(url).await;
+        store.unwrap_or_else(|e| panic!("open the bot's database {shown}: {e}"))
+    }
+
+    /// Rows of `interactions` of member `user_id`, on either engine.
+    pub async fn rows_of(&self, user_id: u64) -> i64 {
+        let store = self.open_store().await;
+        let sql = "SELECT COUNT(*) FROM interactions WHERE user_key = $1";
+        let count = sqlx::query_scalar(sql).bind(self.user_key(user_id));
+        let count = count.fetch_one(store.pool()).await.expect("count rows");
+        store.pool().close().await;
+        count
+    }
+
+    /// A SQLite connection of the test's own to the bot's database file (the bot may be
+    /// running: WAL lets readers in). Never creates the file.
     pub async fn open_db(&self) -> SqlitePool {
         let options = SqliteConnectOptions::new()
             .filename(self.db_path())

@@ -137,7 +137,7 @@ async fn split_shards(db: TestDb) {
     answered_once_by_their_shard(&harness, &sent, &[&second]).await;
     assert_eq!(channel_messages(&second).await, handled + 2.0, "{log}");
     gateway_healthy(second_metrics).await;
-    stop(second).await;
+    second.stop_cleanly().await;
 }
 
 /// Each process identified as its own shard, says so, and got only its guilds.
@@ -297,14 +297,4 @@ async fn gateway_healthy(addr: SocketAddr) {
         assert!(Instant::now() < deadline, "gateway not healthy: {body}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-async fn stop(mut bot: BotProcess) {
-    bot.signal("TERM");
-    let status = bot.wait_exit(Duration::from_secs(30)).await;
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "clean exit after SIGTERM: {status:?}\n{}",
-        bot.log_tail()
-    );
 }

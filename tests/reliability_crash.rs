@@ -153,13 +153,7 @@ async fn crash_durability() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    bot.signal("TERM");
-    let status = bot.wait_exit(Duration::from_secs(30)).await;
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "clean exit after SIGTERM: {status:?}\n{}",
-        bot.log_tail()
-    );
+    bot.stop_cleanly().await;
     let acknowledged = acknowledged(&harness, &sent);
     let rows = check_database(&harness, &acknowledged).await;
     println!(

@@ -324,6 +324,17 @@ impl BotProcess {
         self.child.wait().expect("reap the bot");
     }
 
+    /// SIGTERM, then a clean exit within 30 s, or the test fails with the log.
+    pub async fn stop_cleanly(mut self) {
+        self.signal("TERM");
+        let status = self.wait_exit(Duration::from_secs(30)).await;
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "clean exit after SIGTERM: {status:?}\n{}",
+            self.log_tail()
+        );
+    }
+
     /// The exit status, waiting at most `timeout`.
     pub async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;

@@ -2,6 +2,7 @@
 //! on open, with the group-commit writer beside it.
 
 use super::engine::{self, Engine};
+pub use super::error::StoreError;
 use super::writer::Writer;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Connection};
@@ -11,22 +12,6 @@ use std::time::Duration;
 /// The health probe gives up this soon on a lock instead of queueing
 /// behind a long transaction (the bot's own commits take milliseconds).
 const PROBE_TIMEOUT: Duration = Duration::from_millis(250);
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("cannot open the database {url}: {source}")]
-    Open { url: String, source: sqlx::Error },
-    #[error("DATABASE_URL={0} names no database this bot knows; use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB")]
-    Scheme(String),
-    #[error("cannot migrate the database: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("database error: {0}")]
-    Query(#[from] sqlx::Error),
-    #[error("database write failed: {0}")]
-    Write(String),
-    #[error("the database holds a {column} this version does not know ({value:?}); run the coe-bot version that wrote it, or fix the row")]
-    UnknownValue { column: &'static str, value: String },
-}
 
 /// Handle to the database; cheap to clone (a pool inside).
 #[derive(Clone, Debug)]
@@ -60,27 +45,36 @@ impl Store {
     /// processes starting at once are safe: sqlx takes PostgreSQL's
     /// advisory lock around them (SQLite's write lock serializes them).
     pub async fn migrate(&self) -> Result<usize, StoreError> {
-        let migrator = self.engine.migrator();
-        let before = self.applied_migrations().await?;
-        migrator.run(&self.pool).await?;
-        Ok(self.applied_migrations().await?.saturating_sub(before))
+        let before = self.applied_migrations().await?.len();
+        self.engine.migrator().run(&self.pool).await?;
+        Ok(self
+            .applied_migrations()
+            .await?
+            .len()
+            .saturating_sub(before))
     }
 
-    /// Migrations this version has that the database has not applied.
+    /// Migrations this version has that the database has not applied. A
+    /// database migrated by a newer coe-bot is an error: this version would
+    /// refuse to start on it.
     pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
-        let known = self.engine.migrator().iter().count();
-        Ok(known.saturating_sub(self.applied_migrations().await?))
+        let known: Vec<i64> = self.engine.migrator().iter().map(|m| m.version).collect();
+        let applied = self.applied_migrations().await?;
+        if let Some(&version) = applied.iter().find(|v| !known.contains(v)) {
+            return Err(StoreError::NewerSchema(version));
+        }
+        Ok(known.iter().filter(|v| !applied.contains(v)).count())
     }
 
-    async fn applied_migrations(&self) -> Result<usize, StoreError> {
-        let count: Result<i64, sqlx::Error> =
-            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
-                .fetch_one(&self.pool)
+    async fn applied_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let versions =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_all(&self.pool)
                 .await;
-        match count {
-            Ok(n) => Ok(n as usize),
+        match versions {
+            Ok(versions) => Ok(versions),
             // A database never migrated has no such table yet.
-            Err(sqlx::Error::Database(_)) => Ok(0),
+            Err(error) if engine::is_missing_table(&error) => Ok(Vec::new()),
             Err(error) => Err(error.into()),
         }
     }

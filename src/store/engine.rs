@@ -10,7 +10,7 @@
 //! 0/1 integers. A trait with one implementation per engine would have
 //! doubled every query for no gain in what the store can do.
 
-use super::db::StoreError;
+use super::error::StoreError;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
@@ -80,13 +80,36 @@ pub(super) async fn begin_write(
     }
 }
 
-/// The URL as it may be shown in messages and logs: without user name or
-/// password (an unparsable one is not echoed if it may hold them).
+/// The URL as it may be shown in messages and logs: scheme, host, port and
+/// path only. No user name or password, and no query (which may carry a
+/// `password=`); an unparsable one is not echoed if it may hold them.
 pub fn shown_url(url: &str) -> String {
     match url::Url::parse(url) {
-        Ok(parsed) => crate::llm::shown_url(&parsed),
-        Err(_) if url.contains('@') => "a value with credentials, not shown".into(),
+        Ok(mut parsed) => {
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            let shown = crate::llm::shown_url(&parsed);
+            // A password with a `/` in it parses as part of the path.
+            if shown.contains('@') {
+                HIDDEN.into()
+            } else {
+                shown
+            }
+        }
+        Err(_) if url.contains('@') => HIDDEN.into(),
         Err(_) => url.to_string(),
+    }
+}
+
+const HIDDEN: &str = "a value with credentials, not shown";
+
+/// The error of a query on a table that does not exist (yet).
+pub(super) fn is_missing_table(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(e) => {
+            e.code().as_deref() == Some("42P01") || e.message().contains("no such table")
+        }
+        _ => false,
     }
 }
 
@@ -156,5 +179,33 @@ async fn create_postgres_database(url: &str) -> Result<(), sqlx::Error> {
         // Another process created it first.
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => Ok(()),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_urls_carry_no_credentials() {
+        for (url, shown) in [
+            (
+                "postgres://coe:hunter2@db.internal:5432/coe",
+                "postgres://db.internal:5432/coe",
+            ),
+            (
+                "postgres://coe@db/coe?password=hunter2&sslmode=require",
+                "postgres://db/coe",
+            ),
+            ("postgres://coe:12/hunter2@db/coe", HIDDEN),
+            (
+                "sqlite:///var/lib/coe/coe.db",
+                "sqlite:///var/lib/coe/coe.db",
+            ),
+        ] {
+            assert_eq!(shown_url(url), shown, "{url}");
+        }
+        assert_eq!(Engine::of_url("POSTGRESQL://x/y"), Some(Engine::Postgres));
+        assert_eq!(Engine::of_url("mysql://x/y"), None);
     }
 }

@@ -2,7 +2,7 @@
 
 use super::db::{Store, StoreError};
 use super::redact::redact;
-use super::sql::{known, known_or_null, values_list};
+use super::sql::{known, known_or_null, parse_therapy, values_list};
 use super::time::now;
 use super::writer::Write;
 use crate::chain::{Emotion, Strategy, Therapy};
@@ -183,10 +183,6 @@ impl Store {
 }
 
 const THERAPY: &str = "eval_items.therapy";
-
-fn parse_therapy(label: &str) -> Option<Therapy> {
-    label.parse().ok()
-}
 
 /// An `eval_items` row as stored.
 #[derive(sqlx::FromRow)]

@@ -6,6 +6,7 @@
 pub mod anon;
 mod db;
 mod engine;
+mod error;
 mod eval_runs;
 mod guilds;
 mod interactions;

@@ -39,14 +39,31 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Deletes every row keyed to the member, in every table, in one
-    /// transaction; returns how many rows went. An opt-out stays: it is
-    /// the member's standing wish not to be recorded, and forgetting it
-    /// would start recording them again. The same transaction leaves a
-    /// tombstone, so a reply already in flight is not recorded afterwards.
+    /// Deletes every row keyed to the member, in every table; returns how
+    /// many rows went. An opt-out stays: it is the member's standing wish
+    /// not to be recorded, and forgetting it would start recording them
+    /// again. A tombstone is committed first, so a reply already in flight
+    /// is not recorded afterwards (the insert itself refuses it).
     #[tracing::instrument(skip_all)]
     pub async fn forget(&self, user_key: &str) -> Result<u64, StoreError> {
+        sqlx::query(
+            "INSERT INTO forgotten (user_key, forgotten_at) VALUES ($1, $2)
+             ON CONFLICT (user_key) DO UPDATE SET forgotten_at = excluded.forgotten_at",
+        )
+        .bind(user_key)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
         let mut tx = self.begin_write().await?;
+        if self.engine == Engine::Postgres {
+            // Every insert that starts from now on sees the tombstone. One
+            // already running may not have committed yet, and a DELETE does
+            // not see uncommitted rows: the SHARE lock waits for it to end.
+            // (SQLite's single write lock already orders the two.)
+            sqlx::query("LOCK TABLE interactions IN SHARE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
         let mut deleted = 0;
         for sql in [
             // Reviews of the member's interactions, then reviews they wrote.
@@ -60,14 +77,6 @@ impl Store {
                 .await?
                 .rows_affected();
         }
-        sqlx::query(
-            "INSERT INTO forgotten (user_key, forgotten_at) VALUES ($1, $2)
-             ON CONFLICT (user_key) DO UPDATE SET forgotten_at = excluded.forgotten_at",
-        )
-        .bind(user_key)
-        .bind(now())
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         Ok(deleted)
     }

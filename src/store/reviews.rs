@@ -3,7 +3,7 @@
 
 use super::db::{Store, StoreError};
 use super::redact::redact;
-use super::sql::known;
+use super::sql::{known, parse_therapy};
 use super::Outcome;
 use crate::chain::{Strategy, Therapy};
 use serde::Serialize;
@@ -176,10 +176,6 @@ fn bind_scope(sql: String, scope: &SummaryScope) -> QueryAs<'static, Any, Count,
         query = query.bind(since.clone());
     }
     query
-}
-
-fn parse_therapy(label: &str) -> Option<Therapy> {
-    label.parse().ok()
 }
 
 fn slot<'a>(summaries: &'a mut Vec<TherapySummary>, therapy: &str) -> &'a mut TherapySummary {

@@ -1,6 +1,12 @@
 //! Small pieces of SQL text and row reading shared by the tables' files.
 
 use super::db::StoreError;
+use crate::chain::Therapy;
+
+/// A stored therapy label, for [`known`].
+pub(super) fn parse_therapy(label: &str) -> Option<Therapy> {
+    label.parse().ok()
+}
 
 /// `($1, $2), ($3, $4)`: the VALUES list of a multi-row statement with
 /// numbered placeholders, which both engines read (`sqlx::QueryBuilder`

@@ -163,3 +163,32 @@ async fn on_postgres_a_purge_already_running_elsewhere_is_not_repeated() {
     tx.rollback().await.unwrap();
     assert_eq!(store.purge_free_text(30).await.unwrap(), Some(0));
 }
+
+/// PostgreSQL: a row inserted but not yet committed when the member asks to
+/// be forgotten (the writer mid-commit) does not survive the forget.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_postgres_forget_waits_for_an_insert_in_flight() {
+    use sqlx::Acquire;
+    let Some(db) = TestDb::postgres() else {
+        return;
+    };
+    let store = db.store().await;
+    let mut writer = store.pool().acquire().await.unwrap();
+    let mut insert = writer.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO interactions (source, user_key, therapy, prompt_version, model, outcome,
+             latency_ms) VALUES ('channel', 'late', 'cbt', 'cbt-v1', 'm', 'replied', 1)",
+    )
+    .execute(&mut *insert)
+    .await
+    .unwrap();
+    let forgetting = tokio::spawn({
+        let store = store.clone();
+        async move { store.forget("late").await.unwrap() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!forgetting.is_finished(), "forget must wait for the insert");
+    insert.commit().await.unwrap();
+    assert_eq!(forgetting.await.unwrap(), 1, "the late row was deleted");
+    assert_eq!(rows_of(&store, "late").await, 0);
+}

@@ -11,6 +11,11 @@
 //! COE_BENCH_KEEP=1 keeps the databases and SQL scripts.
 //! The store commits concurrent rows together (one writer task, one multi-row INSERT per
 //! batch), so more writer tasks mean larger batches.
+//!
+//! Figure 3b (issue 12), with COE_TEST_POSTGRES_URL set: the store on PostgreSQL (a fresh
+//! database `coe_bench_<pid>_<round>`, dropped after) and on SQLite, 8 writer tasks each,
+//! alternated for 3 rounds (COE_BENCH_PG_WRITERS, COE_BENCH_PG_ROUNDS, COE_BENCH_PG_ROWS), and
+//! `benches/pgbench.sh` after round 1; target ≥ 0.5× pgbench. `--postgres-only`: 3b only.
 
 mod support;
 
@@ -32,19 +37,39 @@ const BATCH: usize = 1_000;
 fn main() {
     support::mock::serve_if_asked();
     println!("{}", support::machine_line());
-    let rows: usize = env_or("COE_BENCH_ROWS", "20000")
-        .parse()
-        .expect("COE_BENCH_ROWS");
+    let rows = support::env_usize("COE_BENCH_ROWS", 20_000);
     let writers: Vec<usize> = env_or("COE_BENCH_WRITERS", "1,8")
         .split(',')
         .map(|w| w.trim().parse().expect("COE_BENCH_WRITERS"))
         .collect();
     let api_only = std::env::args().any(|a| a == "--api-only");
-    support::runtime().block_on(run(rows, &writers, api_only));
+    let postgres_only = std::env::args().any(|a| a == "--postgres-only");
+    let runtime = support::runtime();
+    if !postgres_only {
+        runtime.block_on(run(rows, &writers, api_only));
+    }
+    if !api_only {
+        runtime.block_on(postgres_vs_sqlite(rows));
+    }
 }
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+/// A temporary directory in COE_BENCH_DIR, else the system's.
+fn temp_dir() -> tempfile::TempDir {
+    let base = std::env::var("COE_BENCH_DIR")
+        .unwrap_or_else(|_| std::env::temp_dir().display().to_string());
+    tempfile::tempdir_in(base).expect("temp dir")
+}
+
+const FIGURE3: [&str; 5] = ["writer", "rows/s", "× raw per-row", "× raw batched", "rows"];
+const SUMMARY: [&str; 4] = ["measure", "value", "target", "verdict"];
+
+/// A summary row: measure, value, target, verdict.
+fn check(measure: String, value: String, target: &str, verdict: &str) -> Vec<String> {
+    vec![measure, value, target.into(), verdict.into()]
 }
 
 /// The i-th synthetic row: a member id to anonymize, and the row without its key.
@@ -79,12 +104,13 @@ fn synthetic(i: usize) -> (u64, NewInteraction) {
     (1_000_000 + (i % 500) as u64, row)
 }
 
-/// Rows per second through the store API with `writers` tasks sharing `rows` rows.
-async fn through_api(dir: &Path, rows: usize, writers: usize) -> (f64, i64) {
-    let path = dir.join(format!("api-{writers}.db"));
-    let store = Store::open(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("open store");
+fn sqlite_url(dir: &Path, file: &str) -> String {
+    format!("sqlite://{}", dir.join(file).display())
+}
+
+/// Rows per second through the store at `url` with `writers` tasks sharing `rows` rows.
+async fn through_api(url: &str, rows: usize, writers: usize) -> (f64, i64) {
+    let store = Store::open(url).await.expect("open store");
     let keyer = Arc::new(UserKeyer::new(support::HASH_KEY.as_bytes()));
     let input: Arc<Vec<(u64, NewInteraction)>> = Arc::new((0..rows).map(synthetic).collect());
     let started = Instant::now();
@@ -206,13 +232,12 @@ fn raw(dir: &Path, schema: &str, rows: usize, batch: usize) -> (f64, i64) {
 }
 
 async fn run(rows: usize, writers: &[usize], api_only: bool) {
-    let base = std::env::var("COE_BENCH_DIR")
-        .unwrap_or_else(|_| std::env::temp_dir().display().to_string());
-    let dir = tempfile::tempdir_in(base).expect("temp dir");
+    let dir = temp_dir();
     println!("databases in {} ({rows} rows each)", dir.path().display());
     let mut api = Vec::new();
     for &w in writers {
-        api.push((w, through_api(dir.path(), rows, w).await));
+        let url = sqlite_url(dir.path(), &format!("api-{w}.db"));
+        api.push((w, through_api(&url, rows, w).await));
     }
     if api_only {
         for (w, (rate, count)) in &api {
@@ -231,8 +256,9 @@ async fn run(rows: usize, writers: &[usize], api_only: bool) {
         .split_inclusive(";\n")
         .filter(|s| !s.contains("_sqlx_migrations") && !s.contains("sqlite_sequence"))
         .collect();
-    let (per_row, per_row_count) = raw(dir.path(), &schema, rows, 1);
-    let (batched, batched_count) = raw(dir.path(), &schema, rows, BATCH);
+    let one = raw(dir.path(), &schema, rows, 1);
+    let many = raw(dir.path(), &schema, rows, BATCH);
+    let (per_row, batched) = (one.0, many.0);
 
     let line = |name: String, (rate, count): (f64, i64)| {
         row(&[
@@ -244,59 +270,141 @@ async fn run(rows: usize, writers: &[usize], api_only: bool) {
         ])
     };
     let mut table = vec![
-        line(
-            "sqlite3 CLI, one transaction per row".into(),
-            (per_row, per_row_count),
-        ),
-        line(
-            format!("sqlite3 CLI, {BATCH} rows per transaction"),
-            (batched, batched_count),
-        ),
+        line("sqlite3 CLI, one transaction per row".into(), one),
+        line(format!("sqlite3 CLI, {BATCH} rows per transaction"), many),
     ];
     for (w, result) in &api {
-        table.push(line(
-            format!("Store::record_interaction, {w} writer task(s)"),
-            *result,
-        ));
+        let name = format!("Store::record_interaction, {w} writer task(s)");
+        table.push(line(name, *result));
     }
     print_table(
         &format!("Figure 3: rows recorded per second ({rows} rows, same file system)"),
-        &[
-            "writer",
-            "rows/s",
-            "× raw per-row",
-            "× raw batched",
-            "rows in table",
-        ],
+        &FIGURE3,
         &table,
     );
     let (w, (rate, _)) = api.iter().find(|(w, _)| *w > 1).unwrap_or(&api[0]);
+    let ratio = |name: &str, raw: f64| {
+        let value = format!("{:.2}", rate / raw);
+        let measure = format!("store API ({w} writers) ÷ raw, {name}");
+        check(measure, value, "≥ 0.5", verdict(rate / raw >= 0.5))
+    };
     let summary = [
-        row(&[
-            &format!("store API rows/s, {w} writers"),
-            &format!("{rate:.0}"),
-            &"≥ 20,000",
-            &verdict(*rate >= 20_000.0),
-        ]),
-        row(&[
-            &format!("store API ({w} writers) ÷ raw, one transaction per row"),
-            &format!("{:.2}", rate / per_row),
-            &"≥ 0.5",
-            &verdict(rate / per_row >= 0.5),
-        ]),
-        row(&[
-            &format!("store API ({w} writers) ÷ raw, batched"),
-            &format!("{:.2}", rate / batched),
-            &"≥ 0.5",
-            &verdict(rate / batched >= 0.5),
-        ]),
+        check(
+            format!("store API rows/s, {w} writers"),
+            format!("{rate:.0}"),
+            "≥ 20,000",
+            verdict(*rate >= 20_000.0),
+        ),
+        ratio("one transaction per row", per_row),
+        ratio("batched", batched),
     ];
-    print_table(
-        "Figure 3 summary",
-        &["measure", "value", "target", "verdict"],
-        &summary,
-    );
+    print_table("Figure 3 summary", &SUMMARY, &summary);
     if std::env::var_os("COE_BENCH_KEEP").is_some() {
         println!("kept {}", dir.keep().display());
     }
+}
+
+/// `base` (COE_TEST_POSTGRES_URL) with the database `name` instead of its own.
+fn database_url(base: &str, name: &str) -> String {
+    let mut url = url::Url::parse(base).expect("COE_TEST_POSTGRES_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// The server settings a commit's cost depends on, as one line.
+async fn server_settings(url: &str) -> String {
+    use sqlx::Connection;
+    let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect");
+    let sql = "SELECT 'PostgreSQL ' || current_setting('server_version') \
+               || ', fsync=' || current_setting('fsync') \
+               || ', synchronous_commit=' || current_setting('synchronous_commit') \
+               || ', commit_delay=' || current_setting('commit_delay')";
+    let line = sqlx::query_scalar(sql).fetch_one(&mut conn).await;
+    conn.close().await.ok();
+    line.expect("server settings")
+}
+
+async fn drop_database(url: &str) {
+    use sqlx::migrate::MigrateDatabase;
+    if let Err(error) = sqlx::Any::drop_database(url).await {
+        eprintln!("could not drop {}: {error}", coe_bot::store::shown_url(url));
+    }
+}
+
+/// `benches/pgbench.sh`: PostgreSQL's own inserts/s (its stderr passes through).
+fn pgbench() -> Result<f64, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/pgbench.sh");
+    let out = Command::new(&script)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("pgbench inserts/s: "))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("pgbench.sh: {}; stdout {stdout:?}", out.status))
+}
+
+/// Rows per second through the store at `url`, checking that every row was written.
+async fn rate(url: &str, rows: usize, writers: usize) -> f64 {
+    let (rate, count) = through_api(url, rows, writers).await;
+    assert_eq!(count as usize, rows, "rows written");
+    rate
+}
+
+/// Figure 3b (issue 12): the store on PostgreSQL against the store on SQLite, alternated
+/// round by round (a fresh database each), with pgbench after the first round.
+async fn postgres_vs_sqlite(default_rows: usize) {
+    let Ok(base) = std::env::var("COE_TEST_POSTGRES_URL") else {
+        println!("\nFigure 3b skipped: COE_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let rows = support::env_usize("COE_BENCH_PG_ROWS", default_rows);
+    let writers = support::env_usize("COE_BENCH_PG_WRITERS", 8);
+    let rounds = support::env_usize("COE_BENCH_PG_ROUNDS", 3).max(1);
+    let dir = temp_dir();
+    let (mut lite, mut pg, mut inserts) = (Vec::new(), Vec::new(), Err("not run".to_string()));
+    for round in 0..rounds {
+        let file = sqlite_url(dir.path(), &format!("round-{round}.db"));
+        lite.push(rate(&file, rows, writers).await);
+        let url = database_url(&base, &format!("coe_bench_{}_{round}", std::process::id()));
+        pg.push(rate(&url, rows, writers).await);
+        if round == 0 {
+            println!("\n{}", server_settings(&url).await);
+            inserts = tokio::task::spawn_blocking(pgbench).await.expect("pgbench");
+        }
+        if std::env::var_os("COE_BENCH_KEEP").is_none() {
+            drop_database(&url).await;
+        }
+    }
+    let per_pgbench = |p: f64| {
+        inserts
+            .as_ref()
+            .map_or("–".into(), |i| format!("{:.2}", p / i))
+    };
+    let line = |name: &dyn std::fmt::Display, l: f64, p: f64| {
+        let (l0, p0) = (format!("{l:.0}"), format!("{p:.0}"));
+        row(&[name, &l0, &p0, &format!("{:.2}", p / l), &per_pgbench(p)])
+    };
+    let mut table: Vec<_> = (0..rounds)
+        .map(|r| line(&(r + 1), lite[r], pg[r]))
+        .collect();
+    let (l, p) = (support::median(&lite), support::median(&pg));
+    table.push(line(&"median", l, p));
+    print_table(
+        &format!("Figure 3b: Store::record_interaction rows/s, {writers} writer tasks, {rows} rows per round"),
+        &["round", "SQLite", "PostgreSQL", "PostgreSQL ÷ SQLite", "PostgreSQL ÷ pgbench"],
+        &table,
+    );
+    let summary = match &inserts {
+        Ok(i) => check(
+            format!("store on PostgreSQL ({writers} writers, median) ÷ pgbench ({i:.0} inserts/s)"),
+            format!("{:.2}", p / i),
+            "≥ 0.5",
+            verdict(p / i >= 0.5),
+        ),
+        Err(why) => check("pgbench".into(), why.clone(), "≥ 0.5", "not measured"),
+    };
+    print_table("Figure 3b summary", &SUMMARY, &[summary]);
 }

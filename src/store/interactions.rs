@@ -305,7 +305,12 @@ impl TryFrom<StoredInteraction> for InteractionRow {
             therapy: row.therapy,
             prompt_version: row.prompt_version,
             model: row.model,
-            emotion: row.emotion,
+            // Read back through the label rule too, as eval rows are.
+            emotion: row
+                .emotion
+                .as_deref()
+                .and_then(Emotion::from_model)
+                .map(|e| e.as_str().to_owned()),
             strategy: row.strategy,
             reasoning: row
                 .reasoning

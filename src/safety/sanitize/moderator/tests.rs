@@ -10,13 +10,17 @@ fn check_inert(out: &str) -> Result<(), String> {
         "@everyone",
         "@here",
         "://",
-        "www.",
         "discord.gg",
         "discord.com/invite",
     ] {
         if lower.contains(banned) {
             return Err(format!("{banned:?} in {out:?}"));
         }
+    }
+    // A web address starts `www.` at a word's start ("awww." is a feeling).
+    let at_word_start = |i: usize| !lower[..i].ends_with(|c: char| c.is_alphanumeric());
+    if let Some((i, _)) = lower.match_indices("www.").find(|&(i, _)| at_word_start(i)) {
+        return Err(format!("a www. address at byte {i} of {out:?}"));
     }
     if let Some(c) = out.chars().find(|&c| is_invisible(c)) {
         return Err(format!("invisible {c:?} in {out:?}"));
@@ -60,6 +64,7 @@ fn payloads_become_inert_text() {
         ("<t:1700000000:R> <#123>", r"\<t:1700000000:R\> \<\#123\>"),
         ("hid\u{200B}den \u{202E}txet", "hidden txet"),
         ("javascript:alert(1)", "javascript:alert(1)"),
+        ("awww. that hurts", "awww. that hurts"),
     ];
     for (text, expected) in cases {
         let out = moderator_text(text);

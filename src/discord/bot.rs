@@ -205,7 +205,7 @@ async fn watch_gateway(manager: Weak<ShardManager>, shards: usize, connected: Ar
             break;
         };
         let runners = manager.runners.lock().await;
-        let up = runners.len() >= shards.max(1)
+        let up = runners.len() >= shards
             && runners
                 .values()
                 .all(|runner| runner.stage == ConnectionStage::Connected);

@@ -41,17 +41,14 @@ impl Store {
         })
     }
 
-    /// Applies the migrations not applied yet; returns how many. Several
+    /// Applies the migrations not applied yet; returns how many (another
+    /// process starting at the same time may apply some of them). Several
     /// processes starting at once are safe: sqlx takes PostgreSQL's
     /// advisory lock around them (SQLite's write lock serializes them).
     pub async fn migrate(&self) -> Result<usize, StoreError> {
-        let before = self.applied_migrations().await?.len();
+        let pending = self.pending_migrations().await?;
         self.engine.migrator().run(&self.pool).await?;
-        Ok(self
-            .applied_migrations()
-            .await?
-            .len()
-            .saturating_sub(before))
+        Ok(pending)
     }
 
     /// Migrations this version has that the database has not applied. A

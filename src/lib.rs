@@ -3,6 +3,7 @@
 //! The pipeline (safety gate → chain → sanitize → record) lives here; the
 //! binary and the Discord front door stay thin.
 
+pub mod assist;
 pub mod chain;
 pub mod cli;
 pub mod config;

@@ -379,7 +379,7 @@ fn push_paragraph(reply: &mut String, paragraph: &str) {
 }
 
 /// The first `max` characters, and whether anything was cut.
-fn truncate_chars(text: &str, max: usize) -> (&str, bool) {
+pub fn truncate_chars(text: &str, max: usize) -> (&str, bool) {
     match text.char_indices().nth(max) {
         Some((cut, _)) => (&text[..cut], true),
         None => (text, false),

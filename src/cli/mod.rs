@@ -1,6 +1,7 @@
 //! Command-line front door: argument parsing and the commands' plumbing.
 //! Errors reach the user once, as one line, from `main`.
 
+mod assist;
 mod chat;
 mod doctor;
 mod eval;
@@ -31,6 +32,10 @@ pub struct Cli {
 pub enum Command {
     /// Talk to the pipeline in the terminal: one message, or a conversation (Ctrl-D to leave).
     Chat(chat::ChatArgs),
+    /// Help for human supporters: a draft reply to a member's message, or
+    /// feedback on the supporter's own draft (as Discord's Apps menu gives).
+    #[command(subcommand)]
+    Assist(assist::AssistCommand),
     /// List the therapy models with their prompt versions.
     Therapies,
     /// Run the Discord bot (needs DISCORD_TOKEN); stops cleanly on Ctrl-C / SIGTERM.
@@ -57,6 +62,7 @@ impl Command {
     pub fn default_log_filter(&self) -> &'static str {
         match self {
             Command::Chat(_)
+            | Command::Assist(_)
             | Command::Therapies
             | Command::Purge
             | Command::Migrate
@@ -76,6 +82,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Chat(args) => chat::run(args, open_pipeline().await?).await,
+        Command::Assist(command) => assist::run(command, open_pipeline().await?).await,
         Command::Run => run::run_bot(open_pipeline().await?).await,
         Command::Purge => run::purge(Config::from_env()?).await,
         Command::Migrate => doctor::migrate(Config::from_env()?).await,

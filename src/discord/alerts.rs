@@ -2,7 +2,7 @@
 //! look and how urgent it is, never what was written.
 
 use super::in_flight::InFlightGuard;
-use super::incoming::Incoming;
+use super::incoming::{Handled, Incoming};
 use super::Data;
 use crate::safety::risk::{Risk, Tier};
 use crate::store::{GuildSettings, Source};
@@ -60,32 +60,30 @@ fn alert_message(incoming: &Incoming<'_>, risk: &Risk, role: Option<RoleId>) -> 
             incoming.channel_id
         ),
     };
-    let via = if incoming.source == Source::Slash {
-        "/coe"
-    } else {
-        "a support channel"
+    let via = match (incoming.handled, incoming.source) {
+        (Handled::SupporterGuided, _) => "a supporter's request for a draft",
+        (_, Source::Slash) => "/coe",
+        _ => "a support channel",
     };
     let why = why(risk);
     let urgent = risk.tier == Tier::Crisis;
+    let given = given(incoming.handled, urgent);
+    let channel = incoming.channel_id;
     let (ping, text) = if urgent {
         (
             role.map(|r| format!("<@&{r}> ")).unwrap_or_default(),
             format!(
-                "**Possible crisis ({})** in <#{}> via {via}: {link}\n\
-                 The member received the crisis reply with helplines; the bot will not \
-                 improvise there. Please check in with care. ({why})",
+                "**Possible crisis ({})** in <#{channel}> via {via}: {link}\n\
+                 {given} Please check in with care. ({why})",
                 risk.kind.as_str(),
-                incoming.channel_id
             ),
         )
     } else {
         (
             String::new(),
             format!(
-                "Lower urgency: a member may be struggling, in <#{}> via {via}: {link}\n\
-                 The bot replied and asked gently about safety, with helplines. \
-                 A human check-in may help. ({why})",
-                incoming.channel_id
+                "Lower urgency: a member may be struggling, in <#{channel}> via {via}: {link}\n\
+                 {given} A human check-in may help. ({why})"
             ),
         )
     };
@@ -94,6 +92,25 @@ fn alert_message(incoming: &Incoming<'_>, risk: &Risk, role: Option<RoleId>) -> 
     CreateMessage::new()
         .content(format!("{ping}{text}"))
         .allowed_mentions(allowed)
+}
+
+/// What the bot did with the message, in the alert's words.
+fn given(handled: Handled, urgent: bool) -> &'static str {
+    match (handled, urgent) {
+        (Handled::Answered, true) => {
+            "The member received the crisis reply with helplines; the bot will not improvise there."
+        }
+        (Handled::Answered, false) => {
+            "The bot replied and asked gently about safety, with helplines."
+        }
+        (Handled::LeftToPeople, _) => {
+            "People answer in this channel, so the bot said nothing to the member."
+        }
+        (Handled::SupporterGuided, _) => {
+            "A supporter asked for a draft reply; they got safe-messaging guidance and helplines \
+             instead, and no AI text."
+        }
+    }
 }
 
 /// Which layer decided, and the classifier's score: the reasons, no text.

@@ -4,7 +4,7 @@
 
 use super::alerts::alert_moderators;
 use super::in_flight::InFlightGuard;
-pub use super::incoming::Incoming;
+pub use super::incoming::{Handled, Incoming};
 use super::Data;
 use crate::pipeline::{fixed_reply, Member, Request};
 use crate::safety::helplines::thread_paused;
@@ -119,7 +119,8 @@ pub async fn respond_to_member(
     Some(answer)
 }
 
-async fn guild_settings(data: &Data, guild: Option<GuildId>) -> GuildSettings {
+/// The guild's settings; the defaults when they cannot be read.
+pub async fn guild_settings(data: &Data, guild: Option<GuildId>) -> GuildSettings {
     let Some(guild) = guild else {
         return GuildSettings::default();
     };

@@ -6,9 +6,9 @@
 //! so each subcommand is covered without repeating them.
 
 use super::reply::ephemeral_text;
-use super::{Context, Error};
-use crate::store::StoreError;
-use poise::serenity_prelude::{Permissions, RoleId};
+use super::{Context, Data, Error};
+use crate::store::{GuildSettings, StoreError};
+use poise::serenity_prelude::{GuildId, Member, Permissions, RoleId};
 
 pub const NOT_A_MODERATOR: &str = "This command is for this server's moderators.";
 pub const NOT_AN_ADMIN: &str = "This command is for this server's admins (Manage Server).";
@@ -51,19 +51,39 @@ async fn is_moderator(ctx: Context<'_>) -> Result<bool, StoreError> {
     let Some(member) = ctx.author_member().await else {
         return Ok(false);
     };
+    holds(ctx.data(), guild_id, &member, |s| [s.moderator_role_id, None]).await
+}
+
+/// Who may ask for drafts and feedback: moderators (as for `/coe-mod`) and
+/// members with the guild's supporter role.
+pub async fn may_assist(
+    data: &Data,
+    guild_id: GuildId,
+    member: &Member,
+) -> Result<bool, StoreError> {
+    holds(data, guild_id, member, |s| {
+        [s.moderator_role_id, s.supporter_role_id]
+    })
+    .await
+}
+
+/// Manage Messages (or Administrator), or one of the roles `roles` picks
+/// from the guild's settings (read only when the permissions do not do).
+async fn holds(
+    data: &Data,
+    guild_id: GuildId,
+    member: &Member,
+    roles: impl Fn(&GuildSettings) -> [Option<u64>; 2],
+) -> Result<bool, StoreError> {
     let permissions = member.permissions.unwrap_or_else(Permissions::empty);
     if permissions.intersects(Permissions::MANAGE_MESSAGES | Permissions::ADMINISTRATOR) {
         return Ok(true);
     }
-    let settings = ctx
-        .data()
-        .pipeline
-        .store()
-        .guild_settings(guild_id.get())
-        .await?;
-    Ok(settings
-        .moderator_role_id
-        .is_some_and(|role| member.roles.contains(&RoleId::new(role))))
+    let settings = data.pipeline.store().guild_settings(guild_id.get()).await?;
+    Ok(roles(&settings)
+        .into_iter()
+        .flatten()
+        .any(|role| member.roles.contains(&RoleId::new(role))))
 }
 
 /// Manage Server (or Administrator).

@@ -1,21 +1,31 @@
 //! Gateway events: plain messages in support channels and their threads.
 
-use super::answer::{admit, respond_to_member, Answer, BusyNotice, Incoming};
+use super::alerts::alert_moderators;
+use super::assist::on_click;
+use super::answer::{
+    admit, guild_settings, respond_to_member, Answer, BusyNotice, Handled, Incoming,
+};
 use super::reply::{reply_chunks, send_in_channel, BUSY, SLOW_DOWN};
-use super::threads::{support_thread_parent, thread_history};
+use super::threads::{support_mode, thread_history};
 use super::{Data, Error};
 use crate::pipeline::Member;
-use crate::safety::risk::Tier;
+use crate::safety::risk::{Risk, Tier};
 use crate::store::Source;
 use poise::serenity_prelude as serenity;
-use serenity::{AutoArchiveDuration, ChannelType, CreateThread, FullEvent, Message};
+use serenity::{AutoArchiveDuration, ChannelType, CreateThread, FullEvent, Interaction, Message};
 
 pub async fn on_event(
     framework: poise::FrameworkContext<'_, Data, Error>,
     event: &FullEvent,
 ) -> Result<(), Error> {
-    if let FullEvent::Message { new_message } = event {
-        on_message(framework.serenity_context, framework.user_data, new_message).await;
+    match event {
+        FullEvent::Message { new_message } => {
+            on_message(framework.serenity_context, framework.user_data, new_message).await;
+        }
+        FullEvent::InteractionCreate {
+            interaction: Interaction::Component(click),
+        } => on_click(framework.serenity_context, framework.user_data, click).await,
+        _ => {}
     }
     Ok(())
 }
@@ -28,21 +38,10 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
     let Some(guild_id) = msg.guild_id else {
         return;
     };
-    let store = data.pipeline.store();
-    let in_support = store
-        .is_support_channel(guild_id.get(), msg.channel_id.get())
-        .await
-        .unwrap_or_else(|error| {
-            tracing::error!(%error, "could not read support channels");
-            false
-        });
-    let thread_parent = if in_support {
-        None
-    } else {
-        match support_thread_parent(ctx, data, guild_id, msg.channel_id).await {
-            Some(parent) => Some(parent),
-            None => return,
-        }
+    let Some((channel_mode, thread_parent)) =
+        support_mode(ctx, data, guild_id, msg.channel_id).await
+    else {
+        return;
     };
     if !data.seen.first_time(msg.id.get()) {
         return;
@@ -53,7 +52,16 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
     // members are left alone, except that a crisis still gets the helplines
     // (nothing is recorded for them either way).
     let risk = data.pipeline.gate().assess(&msg.content).await;
+    let store = data.pipeline.store();
     if store.is_opted_out(&key).await.unwrap_or(true) && risk.tier < Tier::Crisis {
+        return;
+    }
+    // Where people answer (drafts only), the bot speaks only to a crisis,
+    // with its fixed reply; a concern reaches the moderators alone.
+    if !channel_mode.public_replies() && risk.tier < Tier::Crisis {
+        if risk.tier == Tier::Concern {
+            tell_moderators(ctx, data, msg, risk).await;
+        }
         return;
     }
     let Some((working, mode)) = admit(data, risk.tier) else {
@@ -82,6 +90,7 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
         text: &msg.content,
         history: &history,
         risk,
+        handled: Handled::Answered,
     };
     let http = ctx.http.clone();
     let (channel, original) = (msg.channel_id, msg.id);
@@ -99,6 +108,28 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
     if let Some(answer) = answer {
         deliver(ctx, data, msg, thread_parent.is_some(), &answer).await;
     }
+}
+
+/// A concern in a channel where people answer: the moderators' notice,
+/// and nothing to the member.
+async fn tell_moderators(ctx: &serenity::Context, data: &Data, msg: &Message, risk: Risk) {
+    let Some(working) = data.in_flight.enter() else {
+        return;
+    };
+    let incoming = Incoming {
+        source: Source::Channel,
+        guild_id: msg.guild_id,
+        channel_id: msg.channel_id,
+        message_id: Some(msg.id),
+        author: msg.author.id.get(),
+        therapy: None,
+        text: &msg.content,
+        history: &[],
+        risk,
+        handled: Handled::LeftToPeople,
+    };
+    let settings = guild_settings(data, msg.guild_id).await;
+    alert_moderators(data, &ctx.http, &incoming, &settings, &risk, &working);
 }
 
 /// Sends the answer in the thread (a new one for a channel message), and

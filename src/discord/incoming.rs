@@ -20,4 +20,19 @@ pub struct Incoming<'a> {
     pub history: &'a [Turn],
     /// The gate's verdict, judged once by the front door.
     pub risk: Risk,
+    /// What the bot gave for it, as the moderators' alert tells it.
+    pub handled: Handled,
+}
+
+/// What the bot gave for a message the gate saw risk in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// The member got the bot's answer (at risk: its fixed texts).
+    Answered,
+    /// A channel where people answer (supporter drafts only): the bot said
+    /// nothing to the member.
+    LeftToPeople,
+    /// A supporter asked for help answering it and got safe-messaging
+    /// guidance instead of a draft.
+    SupporterGuided,
 }

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod answer;
+mod assist;
 mod bot;
 mod checks;
 mod commands;

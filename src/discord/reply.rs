@@ -16,6 +16,9 @@ pub const BUSY: &str = "Many people are talking to me right now. I have your mes
 /// Told (once a minute) to a member who sends faster than the rate limit.
 pub const SLOW_DOWN: &str = "You're sending messages faster than I can give each one real attention. Please take a breath and try again in a minute; I'll still be here.";
 
+/// Told when a request arrives while the bot is shutting down.
+pub const RESTARTING: &str = "I'm restarting right now. Please try again in a minute.";
+
 /// A private reply that pings nobody.
 pub fn ephemeral_text(text: &str) -> CreateReply {
     CreateReply::default()

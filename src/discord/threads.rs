@@ -4,18 +4,52 @@
 use super::reply::without_footer;
 use super::Data;
 use crate::chain::{Turn, MAX_HISTORY_TURNS};
+use crate::store::ChannelMode;
 use poise::serenity_prelude as serenity;
 use serenity::{Channel, ChannelId, ChannelType, GetMessages, GuildId, Message, MessageId};
 
-/// The support channel a thread belongs to, if the channel is such a thread.
-pub async fn support_thread_parent(
+/// How a channel is answered: its own mode when it is a support channel,
+/// else its parent's when it is a thread of one (with that parent).
+/// `None`: not a support channel's place, or the mode could not be read.
+pub async fn support_mode(
     ctx: &serenity::Context,
     data: &Data,
     guild_id: GuildId,
     channel_id: ChannelId,
+) -> Option<(ChannelMode, Option<ChannelId>)> {
+    let store = data.pipeline.store();
+    let unreadable = |error| {
+        tracing::error!(%error, "could not read support channels");
+    };
+    match store
+        .support_channel_mode(guild_id.get(), channel_id.get())
+        .await
+    {
+        Ok(Some(mode)) => return Some((mode, None)),
+        Ok(None) => {}
+        Err(error) => {
+            unreadable(error);
+            return None;
+        }
+    }
+    let parent = thread_parent(ctx, guild_id, channel_id).await?;
+    match store.support_channel_mode(guild_id.get(), parent.get()).await {
+        Ok(mode) => mode.map(|mode| (mode, Some(parent))),
+        Err(error) => {
+            unreadable(error);
+            None
+        }
+    }
+}
+
+/// The channel a thread belongs to; `None` when `channel_id` is no thread.
+async fn thread_parent(
+    ctx: &serenity::Context,
+    guild_id: GuildId,
+    channel_id: ChannelId,
 ) -> Option<ChannelId> {
-    let parent = match cached_thread_parent(ctx, guild_id, channel_id) {
-        Some(parent) => parent?,
+    match cached_thread_parent(ctx, guild_id, channel_id) {
+        Some(parent) => parent,
         // Not in the cache (e.g. an old thread): ask Discord once.
         None => match channel_id.to_channel(ctx).await {
             Ok(Channel::Guild(channel))
@@ -24,15 +58,10 @@ pub async fn support_thread_parent(
                     ChannelType::PublicThread | ChannelType::PrivateThread
                 ) =>
             {
-                channel.parent_id?
+                channel.parent_id
             }
-            _ => return None,
+            _ => None,
         },
-    };
-    let store = data.pipeline.store();
-    match store.is_support_channel(guild_id.get(), parent.get()).await {
-        Ok(true) => Some(parent),
-        _ => None,
     }
 }
 

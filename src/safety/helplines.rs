@@ -86,6 +86,13 @@ pub fn mention_line(region: &str) -> String {
     fill(&DIRECTORY.replies.mention_line, region)
 }
 
+/// What a supporter who asked for a draft gets instead when the member's
+/// message is at tier concern or crisis: how to answer someone at risk,
+/// and the helplines to share. Never model text.
+pub fn supporter_guidance(region: &str) -> String {
+    fill(&DIRECTORY.replies.supporter_guidance, region)
+}
+
 /// What a support thread gets while replies there are paused after a crisis.
 pub fn thread_paused(region: &str) -> String {
     fill(&DIRECTORY.replies.thread_paused, region)
@@ -150,6 +157,7 @@ struct Replies {
     concern_check_in_other: String,
     mention_line: String,
     thread_paused: String,
+    supporter_guidance: String,
 }
 
 #[derive(Deserialize)]
@@ -186,6 +194,7 @@ impl Directory {
             ("concern_check_in", &r.concern_check_in),
             ("concern_check_in_other", &r.concern_check_in_other),
             ("thread_paused", &r.thread_paused),
+            ("supporter_guidance", &r.supporter_guidance),
         ] {
             if !text.contains("{helplines}") || !text.contains("{emergency}") || text.contains('@')
             {
@@ -298,6 +307,22 @@ mod tests {
             assert!(reply.contains("crisis line"));
         }
         assert!(crisis_reply(RiskKind::SelfRisk, "us").contains("not alone"));
+    }
+
+    #[test]
+    fn supporter_guidance_lists_helplines_and_no_method_words() {
+        for region in known_regions().into_iter().chain([""]) {
+            let text = supporter_guidance(region);
+            assert!(text.chars().count() <= 1500, "{region}: too long");
+            assert!(!text.contains('{') && !text.contains('@'), "{region}");
+            assert!(helplines_for(region).iter().all(|h| text.contains(&h.contact)));
+            assert!(text.contains(&DIRECTORY.region(region).emergency));
+            let lower = text.to_lowercase();
+            for word in ["pill", "rope", "overdose", "gun", "knife", "bridge"] {
+                assert!(!lower.contains(word), "{region} mentions {word:?}");
+            }
+            assert!(lower.contains("ask directly") && lower.contains("secret"));
+        }
     }
 
     #[test]

@@ -70,6 +70,12 @@ pub fn unknown_stored_value(column: &'static str) {
     metrics::counter!(recorder::UNKNOWN_STORED, "column" => column).increment(1);
 }
 
+/// One supporter assist card (`kind`: draft, feedback) and what it held
+/// (`outcome`: ready, at_risk, declined).
+pub fn assist_card(kind: &'static str, outcome: &'static str) {
+    metrics::counter!(recorder::ASSIST_CARDS, "kind" => kind, "outcome" => outcome).increment(1);
+}
+
 /// The value of `COE_METRICS_ADDR`; the error says what is wrong without
 /// naming the variable, so `config` can report it in its own format.
 pub fn parse_addr(value: Option<&str>) -> Result<Option<SocketAddr>, String> {

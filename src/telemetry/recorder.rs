@@ -13,6 +13,7 @@ pub(super) const MODEL_QUEUED: &str = "coe_model_queued";
 pub(super) const MODEL_LIMIT: &str = "coe_model_concurrency_limit";
 pub(super) const BATCH_ROWS: &str = "coe_store_batch_rows";
 pub(super) const UNKNOWN_STORED: &str = "coe_store_unknown_values_total";
+pub(super) const ASSIST_CARDS: &str = "coe_assist_cards_total";
 
 /// From a fast local model's 0.1 s to the 120 s a slow one may be allowed.
 const LATENCY_BUCKETS: &[f64] = &[0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0];
@@ -62,5 +63,9 @@ fn describe() {
     describe_counter!(
         UNKNOWN_STORED,
         "Stored values this version does not know (an unknown therapy, strategy, outcome…), by column"
+    );
+    describe_counter!(
+        ASSIST_CARDS,
+        "Supporter assist cards, by kind (draft, feedback) and outcome (ready, at_risk, declined)"
     );
 }

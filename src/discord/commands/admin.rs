@@ -9,7 +9,7 @@ use crate::chain::Therapy;
 use crate::discord::checks::admins_only;
 use crate::discord::{Context, Error};
 use crate::safety::helplines::known_regions;
-use crate::store::GuildSetting;
+use crate::store::{ChannelMode, GuildSetting};
 use poise::serenity_prelude as serenity;
 
 /// Configure the companion for this server (admins).
@@ -19,7 +19,7 @@ use poise::serenity_prelude as serenity;
     guild_only,
     default_member_permissions = "MANAGE_GUILD",
     check = "admins_only",
-    subcommands("channel", "therapy", "alerts", "role", "region"),
+    subcommands("channel", "therapy", "alerts", "role", "supporter_role", "region"),
     subcommand_required
 )]
 pub async fn coe_admin(_ctx: Context<'_>) -> Result<(), Error> {
@@ -29,7 +29,7 @@ pub async fn coe_admin(_ctx: Context<'_>) -> Result<(), Error> {
 /// Support channels: where plain messages get a reply in a thread.
 #[poise::command(
     slash_command,
-    subcommands("channel_add", "channel_remove", "channel_list"),
+    subcommands("channel_add", "channel_remove", "channel_list", "channel_mode"),
     subcommand_required
 )]
 async fn channel(_ctx: Context<'_>) -> Result<(), Error> {
@@ -89,15 +89,64 @@ async fn channel_remove(
 #[poise::command(slash_command, ephemeral, rename = "list")]
 async fn channel_list(ctx: Context<'_>) -> Result<(), Error> {
     let guild = guild(ctx);
-    let channels = ctx.data().pipeline.store().support_channels(guild).await?;
+    let store = ctx.data().pipeline.store();
+    let channels = store.support_channel_modes(guild).await?;
     let text = if channels.is_empty() {
         "No support channels yet. Add one with `/coe-admin channel add`.".to_string()
     } else {
-        let list: Vec<String> = channels.iter().map(|c| format!("<#{c}>")).collect();
+        let list: Vec<String> = channels
+            .iter()
+            .map(|(channel, mode)| format!("<#{channel}> ({})", mode_text(*mode)))
+            .collect();
         format!("Support channels: {}", list.join(", "))
     };
     ctx.say(text).await?;
     Ok(())
+}
+
+/// How a support channel is answered, as admins choose it.
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+enum ModeChoice {
+    #[name = "Public bot replies"]
+    Public,
+    #[name = "Supporter drafts only"]
+    Drafts,
+    #[name = "Both"]
+    Both,
+}
+
+/// Public bot replies, supporter drafts only, or both, in a support channel.
+#[poise::command(slash_command, ephemeral, rename = "mode")]
+async fn channel_mode(
+    ctx: Context<'_>,
+    #[description = "The channel (it becomes a support channel if it is not one)"]
+    #[channel_types("Text")]
+    channel: serenity::GuildChannel,
+    #[description = "How the channel is answered"] mode: ModeChoice,
+) -> Result<(), Error> {
+    let mode = match mode {
+        ModeChoice::Public => ChannelMode::Public,
+        ModeChoice::Drafts => ChannelMode::Drafts,
+        ModeChoice::Both => ChannelMode::Both,
+    };
+    ctx.data()
+        .pipeline
+        .store()
+        .set_channel_mode(guild(ctx), channel.id.get(), mode)
+        .await?;
+    ctx.say(format!("<#{}>: {}.", channel.id, mode_text(mode)))
+        .await?;
+    Ok(())
+}
+
+fn mode_text(mode: ChannelMode) -> &'static str {
+    match mode {
+        ChannelMode::Public => "public bot replies",
+        ChannelMode::Drafts => {
+            "supporter drafts only; the bot answers a crisis with its fixed reply and tells moderators of a concern"
+        }
+        ChannelMode::Both => "public bot replies and supporter drafts",
+    }
 }
 
 /// The therapy used for support-channel messages.
@@ -167,6 +216,32 @@ async fn role(
              allow it under Server Settings → Integrations → coe-bot."
         ),
         None => "Only members with Manage Messages can use /coe-mod.".to_string(),
+    };
+    ctx.say(text).await?;
+    Ok(())
+}
+
+/// Who may ask for drafts and feedback (moderators always may).
+#[poise::command(slash_command, ephemeral, rename = "supporter-role")]
+async fn supporter_role(
+    ctx: Context<'_>,
+    #[description = "Supporter role (leave empty for moderators only)"] role: Option<
+        serenity::Role,
+    >,
+) -> Result<(), Error> {
+    let id = role.as_ref().map(|r| r.id.get());
+    ctx.data()
+        .pipeline
+        .store()
+        .update_guild_setting(guild(ctx), &GuildSetting::SupporterRole(id))
+        .await?;
+    let text = match id {
+        Some(id) => format!(
+            "Members with <@&{id}> can now ask for drafts (Apps → Draft a supportive reply) and \
+             feedback on their replies. Drafts work in support channels whose mode allows them \
+             (`/coe-admin channel mode`)."
+        ),
+        None => "Only moderators can ask for drafts and feedback now.".to_string(),
     };
     ctx.say(text).await?;
     Ok(())

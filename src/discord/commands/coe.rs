@@ -1,8 +1,10 @@
 //! `/coe therapy:<…> message:<…> [private]`: the chain on demand.
 
 use crate::chain::Therapy;
-use crate::discord::answer::{admit, respond_to_member, Answer, BusyNotice, Incoming};
-use crate::discord::reply::{ephemeral_text, no_mentions, reply_chunks, BUSY, SLOW_DOWN};
+use crate::discord::answer::{admit, respond_to_member, Answer, BusyNotice, Handled, Incoming};
+use crate::discord::reply::{
+    ephemeral_text, no_mentions, reply_chunks, BUSY, RESTARTING, SLOW_DOWN,
+};
 use crate::discord::{Context, Error};
 use crate::safety::crisis;
 use crate::store::Source;
@@ -80,6 +82,7 @@ pub async fn coe(
         text: &message,
         history: &[],
         risk,
+        handled: Handled::Answered,
     };
     let busy = busy_notice(ctx);
     let answer = respond_to_member(
@@ -163,5 +166,3 @@ async fn apologise_privately(ctx: Context<'_>, answer: &Answer) -> Result<(), Er
     }
     Ok(())
 }
-
-const RESTARTING: &str = "I'm restarting right now. Please try again in a minute.";

@@ -1,6 +1,7 @@
 //! Slash commands, one file per family.
 
 mod admin;
+mod assist;
 mod coe;
 mod moderation;
 mod privacy;
@@ -18,5 +19,8 @@ pub fn all() -> Vec<poise::Command<Data, Error>> {
         moderation::coe_mod(),
         admin::coe_admin(),
         privacy::coe_privacy(),
+        assist::coe_assist(),
+        assist::draft_reply(),
+        assist::feedback_on_reply(),
     ]
 }

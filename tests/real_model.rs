@@ -129,3 +129,86 @@ fn eval_on_five_items_writes_a_complete_report() {
         1 + 10
     );
 }
+
+#[test]
+#[ignore = "needs the local model server: scripts/local-llm.sh"]
+fn assist_draft_and_feedback_give_valid_cards() {
+    let dir = tempfile::tempdir().unwrap();
+    let message = "I failed my exam and I feel like such a disappointment to my parents";
+    let out = coe(
+        dir.path(),
+        &["assist", "draft", "--json", "--therapy", "cbt", message],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let draft: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    println!("draft: {draft}");
+    assert_eq!(draft["status"], "ready", "{draft}");
+    assert_eq!(draft["therapy"], "cbt");
+    assert!(!draft["draft"].as_str().unwrap().trim().is_empty());
+    let strategy = draft["strategy"].as_str().expect("a strategy");
+    assert!(Strategy::parse_label(strategy).is_some(), "{strategy}");
+
+    let own = "That sounds really hard. Exams are not everything.";
+    let args = [
+        "assist",
+        "feedback",
+        "--therapy",
+        "pct",
+        "--message",
+        message,
+    ];
+    let out = coe(
+        dir.path(),
+        &[&args[..], &["--draft", own, "--json"]].concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let feedback: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    println!("feedback: {feedback}");
+    assert_eq!(feedback["status"], "ready", "{feedback}");
+    for used in feedback["strategies_used"].as_array().unwrap() {
+        assert!(
+            Strategy::parse_label(used.as_str().unwrap()).is_some(),
+            "{used}"
+        );
+    }
+    assert!(feedback["suggestions"].as_array().unwrap().len() <= 2);
+    let state = feedback["edit"]["state"].as_str().unwrap();
+    assert!(
+        [
+            "marked",
+            "unchanged",
+            "rewrite",
+            "draft_at_risk",
+            "withheld"
+        ]
+        .contains(&state),
+        "{state}"
+    );
+
+    // The cards as a supporter reads them (shown with --nocapture).
+    for args in [
+        vec!["assist", "draft", "--therapy", "cbt", message],
+        vec![
+            "assist",
+            "feedback",
+            "--therapy",
+            "pct",
+            "--message",
+            message,
+            "--draft",
+            own,
+        ],
+    ] {
+        let out = coe(dir.path(), &args);
+        assert!(out.status.success());
+        println!("{}\n{}", args[1], String::from_utf8_lossy(&out.stdout));
+    }
+}

@@ -13,8 +13,7 @@ pub mod card;
 use crate::chain::{
     draft_messages, draft_prompt_version, draft_response_format, feedback_messages,
     feedback_prompt_version, feedback_response_format, is_light_edit, mark_changes, parse_draft,
-    parse_feedback, run_task, ChainError, Emotion, MarkedEdit, Strategy, TaskRun,
-    Therapy,
+    parse_feedback, run_task, ChainError, Emotion, MarkedEdit, Strategy, TaskRun, Therapy,
 };
 use crate::llm::{Call, ChatMessage, LlmClient};
 use crate::pipeline::{truncate_chars, Pipeline, MAX_INPUT_CHARS};
@@ -57,7 +56,10 @@ pub enum Assisted<T> {
     Ready(T),
     /// The member's message is at `concern` or `crisis`: guidance for the
     /// supporter, no model call. The caller alerts the moderators.
-    AtRisk { risk: Risk, guidance: String },
+    AtRisk {
+        risk: Risk,
+        guidance: String,
+    },
     /// A kind sentence for the supporter: empty input, no model, or model
     /// text that was withheld.
     Declined(&'static str),
@@ -196,7 +198,9 @@ async fn feedback_inner(pipeline: &Pipeline, ask: &FeedbackAsk<'_>) -> Assisted<
         Some(edited) if !passes(pipeline, &messages, &[&edited]).await => Edit::Withheld,
         Some(edited) => judge_edit(own, &edited),
     };
-    if suggestions.is_empty() && !matches!(edit, Edit::Marked(_)) && output.strategies_used.is_empty()
+    if suggestions.is_empty()
+        && !matches!(edit, Edit::Marked(_))
+        && output.strategies_used.is_empty()
     {
         return Assisted::Declined(UNSAFE_OUTPUT);
     }

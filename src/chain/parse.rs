@@ -39,14 +39,24 @@ static TRAILING_COMMA: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r",(\s*[}\]])").expect("valid regex"));
 
 pub fn parse_output(raw: &str) -> Result<ChainOutput, ParseError> {
-    let read = &raw[..raw.floor_char_boundary(MAX_ANSWER_BYTES)];
+    find_object(raw, from_object)
+}
+
+/// The first JSON object of the answer that `read` accepts: the one
+/// tolerant search every task's parser shares (fences, prose around the
+/// JSON, trailing commas), bounded on hostile output.
+pub(super) fn find_object<T>(
+    raw: &str,
+    read: impl Fn(&Map<String, Value>) -> Option<T>,
+) -> Result<T, ParseError> {
+    let bounded = &raw[..raw.floor_char_boundary(MAX_ANSWER_BYTES)];
     let mut objects = 0;
-    for (start, _) in read.match_indices('{').take(MAX_CANDIDATES) {
-        let Some(object) = first_object(&read[start..]) else {
+    for (start, _) in bounded.match_indices('{').take(MAX_CANDIDATES) {
+        let Some(object) = first_object(&bounded[start..]) else {
             continue;
         };
         objects += 1;
-        if let Some(output) = from_object(&object) {
+        if let Some(output) = read(&object) {
             return Ok(output);
         }
     }
@@ -55,6 +65,24 @@ pub fn parse_output(raw: &str) -> Result<ChainOutput, ParseError> {
         0 => ParseError::NoJson { chars },
         _ => ParseError::NoReply { chars, objects },
     })
+}
+
+/// The value of the first key among `names`, in any case: small models
+/// write "Reply" or "STRATEGY".
+pub(super) fn field<'a>(object: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
+    object
+        .iter()
+        .find(|(k, _)| names.contains(&k.trim().to_ascii_lowercase().as_str()))
+        .map(|(_, v)| v)
+}
+
+/// A trimmed, non-empty string field.
+pub(super) fn text_field(object: &Map<String, Value>, names: &[&str]) -> Option<String> {
+    field(object, names)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(str::to_string)
 }
 
 /// The JSON object at the start of `text`, strict first, then with
@@ -81,37 +109,33 @@ fn first_object(text: &str) -> Option<Map<String, Value>> {
 }
 
 fn from_object(object: &Map<String, Value>) -> Option<ChainOutput> {
-    // Keys in any case: small models write "Reply" or "STRATEGY".
-    let field = |names: &[&str]| {
-        object
-            .iter()
-            .find(|(k, _)| names.contains(&k.trim().to_ascii_lowercase().as_str()))
-            .map(|(_, v)| v)
-    };
-    let reply = field(&["reply", "response", "answer"])
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|r| !r.is_empty())?
-        .to_string();
-    let emotion = field(&["emotion", "emotions", "feeling"])
-        .and_then(text_of)
-        .and_then(|e| Emotion::from_model(&e));
-    let strategy = field(&["strategy", "empathy_strategy", "strategy_used"])
-        .and_then(text_of)
-        .and_then(|label| Strategy::parse_label(&label));
-    let reasoning = field(&["reasoning", "reasoning_steps", "steps"])
-        .map(steps_of)
-        .unwrap_or_default();
+    let reply = text_field(object, &["reply", "response", "answer"])?;
     Some(ChainOutput {
-        emotion,
-        reasoning,
-        strategy,
+        emotion: emotion_of(object),
+        reasoning: field(object, &["reasoning", "reasoning_steps", "steps"])
+            .map(steps_of)
+            .unwrap_or_default(),
+        strategy: strategy_of(object, &["strategy", "empathy_strategy", "strategy_used"]),
         reply,
     })
 }
 
+/// The emotion field, as a label of the vocabulary.
+pub(super) fn emotion_of(object: &Map<String, Value>) -> Option<Emotion> {
+    field(object, &["emotion", "emotions", "feeling"])
+        .and_then(text_of)
+        .and_then(|e| Emotion::from_model(&e))
+}
+
+/// The first strategy field among `names`, read tolerantly.
+pub(super) fn strategy_of(object: &Map<String, Value>, names: &[&str]) -> Option<Strategy> {
+    field(object, names)
+        .and_then(text_of)
+        .and_then(|label| Strategy::parse_label(&label))
+}
+
 /// A string, or the first string of an array.
-fn text_of(value: &Value) -> Option<String> {
+pub(super) fn text_of(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.trim().to_string()),
         Value::Array(items) => items.iter().find_map(text_of),
@@ -119,7 +143,8 @@ fn text_of(value: &Value) -> Option<String> {
     }
 }
 
-fn steps_of(value: &Value) -> Vec<String> {
+/// A list of short texts: an array, lines of a string, or an object's values.
+pub(super) fn steps_of(value: &Value) -> Vec<String> {
     let steps: Vec<String> = match value {
         Value::String(s) => s.lines().map(str::to_string).collect(),
         Value::Array(items) => items

@@ -20,16 +20,24 @@ pub struct Turn {
     pub text: String,
 }
 
-static DELIMITER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)<\s*/?\s*member_message\s*>").expect("valid regex"));
+/// Both kinds of data delimiter, so neither text can close the other's block.
+static DELIMITER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)<\s*/?\s*(member_message|supporter_draft)\s*>").expect("valid regex")
+});
 
 /// Wraps member text in the data delimiters, removing any delimiter the
 /// member typed so they cannot close the block and speak as the system.
 pub fn as_member_data(text: &str) -> String {
-    format!(
-        "<member_message>\n{}\n</member_message>",
-        DELIMITER.replace_all(text, "")
-    )
+    as_data("member_message", text)
+}
+
+/// A supporter's draft as data, like [`as_member_data`].
+pub fn as_supporter_draft(text: &str) -> String {
+    as_data("supporter_draft", text)
+}
+
+fn as_data(tag: &str, text: &str) -> String {
+    format!("<{tag}>\n{}\n</{tag}>", DELIMITER.replace_all(text, ""))
 }
 
 /// How carefully the reply must be written; set by the safety gate.

@@ -3,7 +3,7 @@
 use super::{
     build_messages, parse_output, repair_messages, Care, ChainOutput, ParseError, Therapy, Turn,
 };
-use crate::llm::{Call, LlmClient, LlmError};
+use crate::llm::{Call, ChatMessage, LlmClient, LlmError};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -18,15 +18,18 @@ pub enum ChainError {
     Parse(ParseError),
 }
 
-/// The chain's result with what it cost, successful or not.
+/// One task's result with what it cost, successful or not.
 #[derive(Debug)]
-pub struct ChainRun {
-    pub result: Result<ChainOutput, ChainError>,
+pub struct TaskRun<T> {
+    pub result: Result<T, ChainError>,
     pub model: String,
     pub prompt_tokens: Option<u32>,
     pub completion_tokens: Option<u32>,
     pub elapsed: Duration,
 }
+
+/// The reply chain's run.
+pub type ChainRun = TaskRun<ChainOutput>;
 
 /// Asks the model once; if the answer cannot be read, shows it its answer
 /// and asks once more for the JSON object.
@@ -66,6 +69,41 @@ pub async fn run_chain(
         }
     };
     ChainRun {
+        result,
+        model,
+        prompt_tokens,
+        completion_tokens,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// One model call and one parse, no repair round: for the supporter's
+/// tasks, where asking again is one click away.
+pub async fn run_task<T>(
+    llm: &LlmClient,
+    call: Call<'_>,
+    messages: &[ChatMessage],
+    response_format: Option<&Value>,
+    parse: fn(&str) -> Result<T, ParseError>,
+) -> TaskRun<T> {
+    let started = Instant::now();
+    let completion = llm.complete_with(messages, response_format, call).await;
+    let (result, model, prompt_tokens, completion_tokens) = match completion {
+        Ok(done) => {
+            let parsed = parse(&done.content).map_err(|error| {
+                tracing::warn!(%error, "unreadable task answer");
+                ChainError::Parse(error)
+            });
+            (
+                parsed,
+                done.model,
+                done.prompt_tokens,
+                done.completion_tokens,
+            )
+        }
+        Err(error) => (Err(error.into()), llm.config().model.clone(), None, None),
+    };
+    TaskRun {
         result,
         model,
         prompt_tokens,

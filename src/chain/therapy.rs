@@ -60,11 +60,16 @@ static PROMPTS: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
                 spec.focus.trim(),
                 OUTPUT.trim()
             );
-            let digest = Sha256::digest(text.as_bytes());
-            (text, hex::encode(&digest[..4]))
+            let version = short_hash(&text);
+            (text, version)
         })
         .collect()
 });
+
+/// First 8 hex digits of a prompt's sha256: its version.
+pub(super) fn short_hash(text: &str) -> String {
+    hex::encode(&Sha256::digest(text.as_bytes())[..4])
+}
 
 /// Position of a therapy's spec; also indexes `PROMPTS`.
 fn position(therapy: Therapy) -> usize {
@@ -99,6 +104,11 @@ impl Therapy {
     /// so a change of wording shows in the data.
     pub fn prompt_version(self) -> &'static str {
         &PROMPTS[position(self)].1
+    }
+
+    /// This therapy's reasoning steps alone, for the supporter's tasks.
+    pub(super) fn focus(self) -> &'static str {
+        spec(self).focus.trim()
     }
 
     /// Whether the therapy asks the model to reason before replying.

@@ -57,7 +57,9 @@ pub struct FeedbackArgs {
 
 fn strategy(label: &str) -> Result<Strategy, String> {
     Strategy::parse_label(label).ok_or_else(|| {
-        format!("unknown strategy '{label}'; choose emotional_reaction, exploration or interpretation")
+        format!(
+            "unknown strategy '{label}'; choose emotional_reaction, exploration or interpretation"
+        )
     })
 }
 

@@ -51,7 +51,10 @@ async fn is_moderator(ctx: Context<'_>) -> Result<bool, StoreError> {
     let Some(member) = ctx.author_member().await else {
         return Ok(false);
     };
-    holds(ctx.data(), guild_id, &member, |s| [s.moderator_role_id, None]).await
+    holds(ctx.data(), guild_id, &member, |s| {
+        [s.moderator_role_id, None]
+    })
+    .await
 }
 
 /// Who may ask for drafts and feedback: moderators (as for `/coe-mod`) and

@@ -1,10 +1,10 @@
 //! Gateway events: plain messages in support channels and their threads.
 
 use super::alerts::alert_moderators;
-use super::assist::on_click;
 use super::answer::{
     admit, guild_settings, respond_to_member, Answer, BusyNotice, Handled, Incoming,
 };
+use super::assist::on_click;
 use super::reply::{reply_chunks, send_in_channel, BUSY, SLOW_DOWN};
 use super::threads::{support_mode, thread_history};
 use super::{Data, Error};

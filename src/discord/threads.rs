@@ -33,7 +33,10 @@ pub async fn support_mode(
         }
     }
     let parent = thread_parent(ctx, guild_id, channel_id).await?;
-    match store.support_channel_mode(guild_id.get(), parent.get()).await {
+    match store
+        .support_channel_mode(guild_id.get(), parent.get())
+        .await
+    {
         Ok(mode) => mode.map(|mode| (mode, Some(parent))),
         Err(error) => {
             unreadable(error);

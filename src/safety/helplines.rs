@@ -315,7 +315,9 @@ mod tests {
             let text = supporter_guidance(region);
             assert!(text.chars().count() <= 1500, "{region}: too long");
             assert!(!text.contains('{') && !text.contains('@'), "{region}");
-            assert!(helplines_for(region).iter().all(|h| text.contains(&h.contact)));
+            assert!(helplines_for(region)
+                .iter()
+                .all(|h| text.contains(&h.contact)));
             assert!(text.contains(&DIRECTORY.region(region).emergency));
             let lower = text.to_lowercase();
             for word in ["pill", "rope", "overdose", "gun", "knife", "bridge"] {

@@ -1,10 +1,12 @@
 //! Per-guild settings and support channels.
 
 use super::db::{Store, StoreError};
-use super::sql::known_or_null;
+use super::sql::{known, known_or_null};
 use super::time::now;
 use crate::chain::Therapy;
 use std::collections::HashMap;
+
+const MODE: &str = "support_channels.mode";
 
 const ADD_CHANNEL: &str =
     "INSERT INTO support_channels (guild_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
@@ -16,6 +18,43 @@ pub struct GuildSettings {
     pub moderator_role_id: Option<u64>,
     pub alert_channel_id: Option<u64>,
     pub helpline_region: Option<String>,
+    /// Members with this role may ask for drafts and feedback.
+    pub supporter_role_id: Option<u64>,
+}
+
+/// How a support channel is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelMode {
+    /// The bot replies to plain messages (in a thread).
+    Public,
+    /// People answer; supporters may ask for drafts. The bot speaks only
+    /// to a crisis, with its fixed reply.
+    Drafts,
+    Both,
+}
+
+impl ChannelMode {
+    pub const ALL: [ChannelMode; 3] = [ChannelMode::Public, ChannelMode::Drafts, ChannelMode::Both];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelMode::Public => "public",
+            ChannelMode::Drafts => "drafts",
+            ChannelMode::Both => "both",
+        }
+    }
+
+    pub fn parse(label: &str) -> Option<ChannelMode> {
+        ChannelMode::ALL.into_iter().find(|m| m.as_str() == label)
+    }
+
+    pub fn public_replies(self) -> bool {
+        self != ChannelMode::Drafts
+    }
+
+    pub fn drafts(self) -> bool {
+        self != ChannelMode::Public
+    }
 }
 
 /// One setting to change.
@@ -25,6 +64,7 @@ pub enum GuildSetting {
     ModeratorRole(Option<u64>),
     AlertChannel(Option<u64>),
     HelplineRegion(String),
+    SupporterRole(Option<u64>),
 }
 
 /// A `guild_settings` row as stored.
@@ -34,6 +74,7 @@ struct StoredSettings {
     moderator_role_id: Option<i64>,
     alert_channel_id: Option<i64>,
     helpline_region: Option<String>,
+    supporter_role_id: Option<i64>,
 }
 
 impl TryFrom<StoredSettings> for GuildSettings {
@@ -50,6 +91,7 @@ impl TryFrom<StoredSettings> for GuildSettings {
             moderator_role_id: id(row.moderator_role_id),
             alert_channel_id: id(row.alert_channel_id),
             helpline_region: row.helpline_region,
+            supporter_role_id: id(row.supporter_role_id),
         })
     }
 }
@@ -67,7 +109,8 @@ impl Store {
     #[tracing::instrument(skip_all)]
     pub async fn guild_settings(&self, guild_id: u64) -> Result<GuildSettings, StoreError> {
         let row: Option<StoredSettings> = sqlx::query_as(
-            "SELECT default_therapy, moderator_role_id, alert_channel_id, helpline_region
+            "SELECT default_therapy, moderator_role_id, alert_channel_id, helpline_region,
+                    supporter_role_id
              FROM guild_settings WHERE guild_id = $1",
         )
         .bind(guild_id as i64)
@@ -88,6 +131,7 @@ impl Store {
             GuildSetting::ModeratorRole(role) => ("moderator_role_id", None, Some(*role)),
             GuildSetting::AlertChannel(channel) => ("alert_channel_id", None, Some(*channel)),
             GuildSetting::HelplineRegion(region) => ("helpline_region", Some(region.clone()), None),
+            GuildSetting::SupporterRole(role) => ("supporter_role_id", None, Some(*role)),
         };
         let query = sqlx::query(sqlx::AssertSqlSafe(upsert(column))).bind(guild_id as i64);
         let query = match id {
@@ -122,6 +166,60 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(found.is_some())
+    }
+
+    /// How `channel_id` is answered; `None` when it is no support channel.
+    #[tracing::instrument(skip_all)]
+    pub async fn support_channel_mode(
+        &self,
+        guild_id: u64,
+        channel_id: u64,
+    ) -> Result<Option<ChannelMode>, StoreError> {
+        let mode: Option<String> = sqlx::query_scalar(
+            "SELECT mode FROM support_channels WHERE guild_id = $1 AND channel_id = $2",
+        )
+        .bind(guild_id as i64)
+        .bind(channel_id as i64)
+        .fetch_optional(&self.pool)
+        .await?;
+        known_or_null(MODE, mode.as_deref(), ChannelMode::parse)
+    }
+
+    /// The guild's support channels with their modes, oldest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn support_channel_modes(
+        &self,
+        guild_id: u64,
+    ) -> Result<Vec<(u64, ChannelMode)>, StoreError> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT channel_id, mode FROM support_channels WHERE guild_id = $1 ORDER BY added_at",
+        )
+        .bind(guild_id as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(channel, mode)| Ok((channel as u64, known(MODE, &mode, ChannelMode::parse)?)))
+            .collect()
+    }
+
+    /// Sets a channel's mode, making it a support channel if it was not.
+    #[tracing::instrument(skip_all)]
+    pub async fn set_channel_mode(
+        &self,
+        guild_id: u64,
+        channel_id: u64,
+        mode: ChannelMode,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO support_channels (guild_id, channel_id, mode) VALUES ($1, $2, $3)
+             ON CONFLICT (guild_id, channel_id) DO UPDATE SET mode = excluded.mode",
+        )
+        .bind(guild_id as i64)
+        .bind(channel_id as i64)
+        .bind(mode.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Returns whether the channel was newly added.

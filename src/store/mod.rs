@@ -4,6 +4,7 @@
 //! Each table has its own file of `impl Store` repository methods.
 
 pub mod anon;
+mod assist;
 mod db;
 mod engine;
 mod error;
@@ -18,9 +19,10 @@ mod threads;
 mod time;
 mod writer;
 
+pub use assist::{AssistKind, AssistSummary, AssistVerdict, NewAssistVerdict};
 pub use db::{Store, StoreError};
 pub use engine::{shown_url, Engine};
 pub use eval_runs::{EvalCounts, EvalItemRow, EvalOutcome};
-pub use guilds::{GuildSetting, GuildSettings};
+pub use guilds::{ChannelMode, GuildSetting, GuildSettings};
 pub use interactions::{InteractionRow, NewInteraction, Outcome, Source};
 pub use reviews::{SummaryScope, TherapySummary, Verdict};

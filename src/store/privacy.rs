@@ -69,6 +69,7 @@ impl Store {
             // Reviews of the member's interactions, then reviews they wrote.
             "DELETE FROM reviews WHERE interaction_id IN (SELECT id FROM interactions WHERE user_key = $1)",
             "DELETE FROM reviews WHERE reviewer_key = $1",
+            "DELETE FROM assist_verdicts WHERE supporter_key = $1",
             "DELETE FROM interactions WHERE user_key = $1",
         ] {
             deleted += sqlx::query(sql)

@@ -87,6 +87,11 @@ pub fn resolved_channel(channel: u64, name: &str) -> Value {
     }}})
 }
 
+/// `data.resolved` for one role option, as Discord sends it.
+pub fn resolved_role(role: u64, name: &str) -> Value {
+    json!({"roles": {role.to_string(): super::models::role(role, name, 0, 1)}})
+}
+
 /// One line per request, for panic messages; long bodies are cut so the list stays readable.
 pub(super) fn describe_requests(requests: &[RecordedRequest]) -> String {
     let lines: Vec<String> = requests

@@ -27,5 +27,6 @@ mod state;
 pub use fake_discord::{ChannelKind, ChannelSpec, FakeDiscord, RecordedRequest};
 #[allow(unused_imports)]
 pub use payloads::{
-    component_click, slash_command, subcommand_options, user_message, webhook_message, Caller,
+    component_click, message_command, slash_command, subcommand_options, user_message,
+    webhook_message, Caller,
 };

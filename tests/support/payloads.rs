@@ -146,6 +146,28 @@ pub fn subcommand_options(sub: &str, options: Value) -> Value {
     json!([{"type": 1, "name": sub, "options": options}])
 }
 
+/// INTERACTION_CREATE data for a message context-menu command (interaction type 2, command type
+/// 3) on `target` (a Message JSON such as `user_message` makes): Discord names it in
+/// `data.target_id` and sends it whole in `data.resolved.messages`.
+pub fn message_command(
+    interaction_id: u64,
+    (guild_id, channel_id): (u64, u64),
+    caller: &Caller,
+    (command_name, command_id): (&str, u64),
+    target: Value,
+) -> Value {
+    let mut interaction = interaction_base(2, interaction_id, guild_id, channel_id, caller);
+    let target_id = target["id"].as_str().unwrap_or_default().to_string();
+    interaction["data"] = json!({
+        "id": command_id.to_string(),
+        "name": command_name,
+        "type": 3,
+        "target_id": target_id,
+        "resolved": {"messages": {target_id.clone(): target}},
+    });
+    interaction
+}
+
 /// INTERACTION_CREATE data for a button click on `message` (a Message JSON, e.g. from
 /// `FakeDiscord::messages_in`).
 pub fn component_click(

@@ -7,7 +7,9 @@ fn draft(text: &str, steps: usize) -> Draft {
         asked: Some(Strategy::Exploration),
         strategy: Some(Strategy::Interpretation),
         emotion: Emotion::from_model("sadness"),
-        reasoning: (0..steps).map(|i| format!("step {i} {}", "x".repeat(300))).collect(),
+        reasoning: (0..steps)
+            .map(|i| format!("step {i} {}", "x".repeat(300)))
+            .collect(),
         aim: Some("Validate first.".into()),
         text: text.into(),
         prompt_version: "abcd1234",
@@ -18,7 +20,10 @@ fn draft(text: &str, steps: usize) -> Draft {
 fn a_draft_card_shows_the_draft_the_strategy_and_why() {
     let card = draft_card(&draft("It sounds heavy.\nWhat happened?", 2));
     assert!(card.starts_with("**Draft reply** · interpretation · Cognitive behavioural"));
-    assert!(card.contains("> It sounds heavy.\n> What happened?"), "{card}");
+    assert!(
+        card.contains("> It sounds heavy.\n> What happened?"),
+        "{card}"
+    );
     assert!(card.contains("You asked for exploration; the model wrote interpretation."));
     assert!(card.contains("Feeling: sadness") && card.contains("Aim: Validate first."));
     assert!(card.contains("- step 1"));
@@ -29,7 +34,11 @@ fn a_draft_card_shows_the_draft_the_strategy_and_why() {
 fn every_card_fits_discord_and_keeps_its_footer() {
     let long = draft(&"word ".repeat(600), 8);
     let card = draft_card(&long);
-    assert!(card.chars().count() <= CARD_LIMIT, "{}", card.chars().count());
+    assert!(
+        card.chars().count() <= CARD_LIMIT,
+        "{}",
+        card.chars().count()
+    );
     assert!(card.ends_with(DRAFT_FOOTER));
     let feedback = Feedback {
         therapy: Therapy::Pct,

@@ -41,7 +41,10 @@ impl Action {
                 message,
                 therapy,
                 strategy,
-            } => format!("{PREFIX}{row}:{channel}:{message}:{therapy}:{}", label(strategy)),
+            } => format!(
+                "{PREFIX}{row}:{channel}:{message}:{therapy}:{}",
+                label(strategy)
+            ),
             Action::Verdict {
                 kind,
                 therapy,
@@ -144,7 +147,11 @@ pub fn draft_rows(
 }
 
 /// The verdict buttons every card carries.
-pub fn verdict_row(kind: AssistKind, therapy: Therapy, strategy: Option<Strategy>) -> CreateActionRow {
+pub fn verdict_row(
+    kind: AssistKind,
+    therapy: Therapy,
+    strategy: Option<Strategy>,
+) -> CreateActionRow {
     let buttons = AssistVerdict::ALL
         .into_iter()
         .map(|verdict| {
@@ -191,13 +198,21 @@ mod tests {
     #[test]
     fn every_button_of_a_card_reads_back_as_its_action_and_fits() {
         let (channel, message) = (ChannelId::new(u64::MAX >> 1), MessageId::new(u64::MAX >> 1));
-        let rows = draft_rows(channel, message, Therapy::Cbt, None, Some(Strategy::Exploration));
+        let rows = draft_rows(
+            channel,
+            message,
+            Therapy::Cbt,
+            None,
+            Some(Strategy::Exploration),
+        );
         let ids: Vec<String> = rows
             .iter()
-            .flat_map(|row| match serde_json::to_value(row).unwrap()["components"].clone() {
-                serde_json::Value::Array(buttons) => buttons,
-                _ => Vec::new(),
-            })
+            .flat_map(
+                |row| match serde_json::to_value(row).unwrap()["components"].clone() {
+                    serde_json::Value::Array(buttons) => buttons,
+                    _ => Vec::new(),
+                },
+            )
             .map(|button| button["custom_id"].as_str().unwrap().to_string())
             .collect();
         assert_eq!(ids.len(), 3 + 4 + 3);

@@ -8,22 +8,20 @@ use crate::discord::Data;
 use crate::pipeline::Member as Person;
 use crate::store::NewAssistVerdict;
 use poise::serenity_prelude as serenity;
-use serenity::{
-    ComponentInteraction, CreateInteractionResponse, CreateInteractionResponseMessage,
-};
+use serenity::{ComponentInteraction, CreateInteractionResponse, CreateInteractionResponseMessage};
 
 const GONE: &str = "That message isn't there any more, so there is nothing to draft for.";
 const NOT_SAVED: &str = "I couldn't save that just now. Please try again in a moment.";
-const STALE: &str = "This card's buttons are from an older version of me. Please ask again from the message.";
+const STALE: &str =
+    "This card's buttons are from an older version of me. Please ask again from the message.";
 
 /// Handles a click on one of our buttons; other components are not ours.
 pub async fn on_click(ctx: &serenity::Context, data: &Data, click: &ComponentInteraction) {
     if !click.data.custom_id.starts_with(PREFIX) {
         return;
     }
-    let defer = CreateInteractionResponse::Defer(
-        CreateInteractionResponseMessage::new().ephemeral(true),
-    );
+    let defer =
+        CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true));
     if let Err(error) = click.create_response(&ctx.http, defer).await {
         tracing::warn!(%error, "could not acknowledge a card click");
         return;
@@ -68,7 +66,9 @@ async fn answer(ctx: &serenity::Context, data: &Data, click: &ComponentInteracti
             if let Some(refusal) = refuse_asker(data, &asker).await {
                 return refusal;
             }
-            let supporter_key = data.pipeline.user_key(&Person::Discord(member.user.id.get()));
+            let supporter_key = data
+                .pipeline
+                .user_key(&Person::Discord(member.user.id.get()));
             let row = NewAssistVerdict {
                 card_id: click.message.id.get(),
                 guild_id: Some(guild.get()),

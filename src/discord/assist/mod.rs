@@ -32,7 +32,8 @@ pub const NOT_A_SUPPORTER: &str = "Drafts and feedback are for this server's sup
 const ROLES_UNREADABLE: &str =
     "I couldn't check this server's supporter role just now. Please try again in a moment.";
 const NOT_A_MEMBER: &str = "I draft replies to members' messages, not to bots or webhooks.";
-const OWN_MESSAGE: &str = "That's your own message. For feedback on it, use Apps → Feedback on my reply.";
+const OWN_MESSAGE: &str =
+    "That's your own message. For feedback on it, use Apps → Feedback on my reply.";
 const NOT_YOURS: &str = "Feedback on my reply works on your own messages. For someone else's \
      message, use Apps → Draft a supportive reply.";
 const DRAFTS_OFF: &str = "Drafts are off in this channel. An admin can turn them on with \
@@ -269,9 +270,9 @@ async fn answered_message(ctx: &serenity::Context, own: &Message) -> Option<Mess
             return None;
         }
     };
-    messages.into_iter().find(|m| {
-        m.author.id != own.author.id && !m.author.bot && !m.content.trim().is_empty()
-    })
+    messages
+        .into_iter()
+        .find(|m| m.author.id != own.author.id && !m.author.bot && !m.content.trim().is_empty())
 }
 
 /// At risk: the supporter's guidance, and the moderators' alert.

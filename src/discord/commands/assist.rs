@@ -19,7 +19,15 @@ pub async fn draft_reply(ctx: Context<'_>, message: serenity::Message) -> Result
     let card = match ctx.author_member().await {
         Some(member) => {
             let asker = asker(ctx, &member);
-            draft_for(ctx.serenity_context(), ctx.data(), &asker, &message, None, None).await
+            draft_for(
+                ctx.serenity_context(),
+                ctx.data(),
+                &asker,
+                &message,
+                None,
+                None,
+            )
+            .await
         }
         None => Card::text(GUILD_ONLY),
     };

@@ -32,7 +32,7 @@ fn supporter() -> Caller {
     }
 }
 
-/// A model server that drafts, and gives feedback when the request carries a supporter's draft.
+/// A model server that drafts, and gives feedback when asked for it (the feedback prompt's fields).
 async fn assist_model() -> MockServer {
     let server = MockServer::start().await;
     let feedback = json!({
@@ -42,7 +42,7 @@ async fn assist_model() -> MockServer {
         "edited": EDITED,
     });
     Mock::given(method("POST"))
-        .and(body_string_contains("supporter_draft>"))
+        .and(body_string_contains("strategies_used"))
         .respond_with(completion(&feedback.to_string()))
         .with_priority(1)
         .mount(&server)
@@ -373,7 +373,7 @@ async fn admin_commands() {
     assert!(said.contains("can now ask for drafts"), "{said}");
     let mode = json!([
         {"type": 7, "name": "channel", "value": SPARE.to_string()},
-        {"type": 4, "name": "mode", "value": bot.choice("coe-admin", "mode", "supporter drafts")},
+        {"type": 4, "name": "mode", "value": 1},
     ]);
     let options =
         json!([{"type": 2, "name": "channel", "options": subcommand_options("mode", mode)}]);

@@ -102,11 +102,7 @@ mod tests {
             "{}",
             edit.marked
         );
-        assert!(
-            (edit.kept_ratio - 5.0 / 9.0).abs() < 1e-9,
-            "{}",
-            edit.kept_ratio
-        );
+        assert_eq!(edit.kept_ratio, 0.5, "five of the ten words kept");
         assert!(is_light_edit(&edit));
     }
 

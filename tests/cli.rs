@@ -284,7 +284,9 @@ async fn chat_answers_a_crisis_with_helplines_and_exit_zero() {
 #[tokio::test(flavor = "multi_thread")]
 async fn report_summarizes_recorded_rows_without_user_keys() {
     use coe_bot::chain::{Strategy, Therapy};
-    use coe_bot::store::{NewInteraction, Outcome, Source, Store};
+    use coe_bot::store::{
+        AssistKind, AssistVerdict, NewAssistVerdict, NewInteraction, Outcome, Source, Store,
+    };
     let dir = tempfile::tempdir().unwrap();
     let db = db_url(dir.path());
     let store = Store::open(&db).await.unwrap();
@@ -312,6 +314,16 @@ async fn report_summarizes_recorded_rows_without_user_keys() {
         };
         store.record_interaction(&row).await.unwrap();
     }
+    let verdict = NewAssistVerdict {
+        card_id: 77,
+        guild_id: Some(1),
+        supporter_key: "secret-supporter-key",
+        kind: AssistKind::Feedback,
+        therapy: Therapy::Dbt,
+        strategy: Some(Strategy::Exploration),
+        verdict: AssistVerdict::UsedWithEdits,
+    };
+    store.record_assist_verdict(&verdict).await.unwrap();
     store.close().await;
     let vars = [("COE_HASH_KEY", HASH_KEY), ("DATABASE_URL", db.as_str())];
 
@@ -323,7 +335,15 @@ async fn report_summarizes_recorded_rows_without_user_keys() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains("secret-user-key"));
-    let summaries: Value = serde_json::from_str(&text).unwrap();
+    assert!(!text.contains("secret-supporter-key"));
+    let report: Value = serde_json::from_str(&text).unwrap();
+    let assist = &report["assist"][0];
+    assert_eq!(
+        (&assist["kind"], &assist["strategy"]),
+        (&"feedback".into(), &"exploration".into())
+    );
+    assert_eq!(assist["used_with_edits"], 1);
+    let summaries = &report["therapies"];
     assert_eq!(summaries[0]["therapy"], "dbt");
     assert_eq!(summaries[0]["total"], 2);
     assert_eq!(
@@ -340,6 +360,10 @@ async fn report_summarizes_recorded_rows_without_user_keys() {
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(csv.starts_with("therapy,kind,label,count\n"), "{csv}");
     assert!(csv.contains("dbt,outcome,replied,3"), "{csv}");
+    assert!(
+        csv.contains("dbt,feedback_verdict,exploration/used_with_edits,1"),
+        "{csv}"
+    );
     assert!(!csv.contains("secret-user-key"));
 
     let out = run_binary(dir.path(), &vars, &["report", "--since", "yesterday"], "");

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use support::bot::common::databases::TestDb;
 use support::bot::common::{all_stored_text, completion};
 use support::bot::*;
-use support::moderation::buttons;
+use support::moderation::{buttons, embed_titles, mod_command};
 use support::{
     component_click, message_command, subcommand_options, user_message, Caller, RecordedRequest,
 };
@@ -201,6 +201,23 @@ async fn draft_round_trip(db: TestDb) {
     bot.followup(changed, 0).await;
     let rows = summary(&bot).await;
     assert_eq!((rows[0].used, rows[0].not_helpful), (0, 1), "{rows:?}");
+    // Moderators see the acceptance in /coe-mod stats.
+    let id = mod_command(&bot, &moderator(), "stats", Value::Null).await;
+    let stats = bot.answer(id).await;
+    let titles = embed_titles(message(&stats));
+    assert_eq!(
+        titles,
+        ["Supporters' verdicts on suggestions"],
+        "{:#}",
+        stats.body
+    );
+    let field = &message(&stats)["embeds"][0]["fields"][0];
+    assert_eq!(field["name"], "Drafts");
+    let line = field["value"].as_str().unwrap();
+    assert!(
+        line.starts_with("cbt · interpretation: 0% used (0 used, 0 edited, 1 not helpful)"),
+        "{line}"
+    );
 
     let stored = all_stored_text(&bot.store).await.join("\n");
     for text in [MEMBER_TEXT, DRAFT, "one exam decides"] {

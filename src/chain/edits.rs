@@ -116,6 +116,12 @@ mod tests {
             edit.marked
         );
         assert!(!edit.marked.contains(" `x`") && edit.marked.contains(r"\`x\`"));
+        let quoting = mark_changes(
+            r"# big > quote ||spoiler|| a\b",
+            r"# big > quote ||spoiler|| a\b",
+        );
+        assert_eq!(quoting.marked, r"\# big \> quote \|\|spoiler\|\| a\\b");
+        assert!(!quoting.changed);
     }
 
     #[test]

@@ -31,7 +31,8 @@ pub struct ChainOutput {
 pub enum ParseError {
     #[error("the answer ({chars} characters) holds no JSON object")]
     NoJson { chars: usize },
-    #[error("no JSON object of the answer ({chars} characters, {objects} objects) has a non-empty reply field")]
+    /// No object holds what the task reads: a reply, a draft, or feedback.
+    #[error("no JSON object of the answer ({chars} characters, {objects} objects) has the fields the task needs")]
     NoReply { chars: usize, objects: usize },
 }
 
@@ -244,13 +245,23 @@ mod tests {
 
     #[test]
     fn errors_describe_the_answer_without_quoting_it() {
+        use super::super::{parse_draft, parse_feedback};
         let marker = "MARKER-7f3a quoted member words";
-        for raw in [
+        let answers = [
             format!("I hear you: {marker}"),
-            format!(r#"{{"emotion": "{marker}", "reply": ""}}"#),
+            format!(r#"{{"emotion": "{marker}", "reply": "", "draft": " ", "edited": ""}}"#),
             format!(r#"{{"strategy": "{marker}"}} and {{"{marker}": 1}}"#),
-        ] {
-            let error = parse_output(&raw).unwrap_err();
+        ];
+        let errors = answers.iter().flat_map(|raw| {
+            [
+                parse_output(raw).map(|_| ()),
+                parse_draft(raw).map(|_| ()),
+                parse_feedback(raw).map(|_| ()),
+            ]
+            .map(|result| (raw, result))
+        });
+        for (raw, result) in errors {
+            let error = result.unwrap_err();
             let chars = raw.chars().count().to_string();
             for shown in [
                 error.to_string(),

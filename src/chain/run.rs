@@ -14,7 +14,7 @@ const MAX_REPAIRS: u32 = 1;
 pub enum ChainError {
     #[error(transparent)]
     Llm(#[from] LlmError),
-    #[error("unreadable answer after one repair: {0}")]
+    #[error("unreadable answer: {0}")]
     Parse(ParseError),
 }
 

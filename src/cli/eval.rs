@@ -8,7 +8,7 @@ use crate::eval::dataset::TieRule;
 use crate::eval::report::terminal_table;
 use crate::eval::{run_eval, EvalOptions, JudgeSetup};
 use crate::safety::sanitize::SafeCsv;
-use crate::store::{Store, SummaryScope, TherapySummary};
+use crate::store::{AssistSummary, AssistVerdict, Store, SummaryScope, TherapySummary};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -127,7 +127,8 @@ pub struct ReportArgs {
     /// Print JSON.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
-    /// Print CSV: therapy, kind, label, count.
+    /// Print CSV: therapy, kind, label, count (supporters' verdicts as kind
+    /// draft_verdict or feedback_verdict, label strategy/verdict).
     #[arg(long)]
     csv: bool,
 }
@@ -141,14 +142,17 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
         since,
     };
     let summaries = store.summarize(&scope).await;
+    let assist = store.assist_summary(&scope).await;
     store.close().await;
-    let summaries = summaries?;
+    let (summaries, assist) = (summaries?, assist?);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summaries)?);
+        let report = serde_json::json!({"therapies": summaries, "assist": assist});
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else if args.csv {
-        print!("{}", summaries_csv(&summaries)?);
+        print!("{}", summaries_csv(&summaries, &assist)?);
     } else {
         print!("{}", summaries_table(&summaries));
+        print!("{}", assist_table(&assist));
     }
     Ok(())
 }
@@ -170,7 +174,7 @@ fn stored_time(since: &str) -> anyhow::Result<String> {
     }
 }
 
-fn summaries_csv(summaries: &[TherapySummary]) -> anyhow::Result<String> {
+fn summaries_csv(summaries: &[TherapySummary], assist: &[AssistSummary]) -> anyhow::Result<String> {
     let mut writer = SafeCsv::from_writer(Vec::new());
     writer.write_record(["therapy", "kind", "label", "count"])?;
     for summary in summaries {
@@ -184,7 +188,51 @@ fn summaries_csv(summaries: &[TherapySummary]) -> anyhow::Result<String> {
             }
         }
     }
+    for row in assist {
+        let kind = format!("{}_verdict", row.kind);
+        for (verdict, count) in verdict_counts(row) {
+            let label = format!("{}/{verdict}", row.strategy);
+            writer.write_record([&row.therapy, &kind, &label, &count.to_string()])?;
+        }
+    }
     Ok(String::from_utf8(writer.into_inner()?)?)
+}
+
+fn verdict_counts(row: &AssistSummary) -> [(&'static str, u64); 3] {
+    [
+        (AssistVerdict::Used.as_str(), row.used),
+        (AssistVerdict::UsedWithEdits.as_str(), row.used_with_edits),
+        (AssistVerdict::NotHelpful.as_str(), row.not_helpful),
+    ]
+}
+
+/// Supporters' verdicts on the assist's cards: suggestion acceptance.
+fn assist_table(rows: &[AssistSummary]) -> String {
+    if rows.is_empty() {
+        return "No supporter verdicts on drafts or feedback match.\n".into();
+    }
+    let mut table = comfy_table::Table::new();
+    table.set_header([
+        "supporter assist",
+        "therapy",
+        "strategy",
+        "used",
+        "used with edits",
+        "not helpful",
+        "acceptance",
+    ]);
+    for row in rows {
+        table.add_row([
+            row.kind.clone(),
+            row.therapy.clone(),
+            row.strategy.clone(),
+            row.used.to_string(),
+            row.used_with_edits.to_string(),
+            row.not_helpful.to_string(),
+            format!("{:.0}%", 100.0 * row.acceptance()),
+        ]);
+    }
+    format!("{table}\n")
 }
 
 fn summaries_table(summaries: &[TherapySummary]) -> String {

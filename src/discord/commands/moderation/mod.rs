@@ -16,7 +16,7 @@ use crate::discord::checks::moderators_only;
 use crate::discord::{Context, Error};
 use crate::pipeline::Member;
 use crate::safety::sanitize::moderator_text;
-use crate::store::{SummaryScope, Verdict};
+use crate::store::{AssistKind, AssistSummary, SummaryScope, TherapySummary, Verdict};
 use poise::serenity_prelude as serenity;
 use poise::CreateReply;
 use serenity::CreateEmbed;
@@ -76,18 +76,35 @@ async fn flag(
     Ok(())
 }
 
-/// Strategy mix per therapy, outcomes and review verdicts in this server.
+/// Strategy mix per therapy, outcomes, reviews and supporters' verdicts in this server.
 #[poise::command(slash_command, ephemeral)]
 async fn stats(ctx: Context<'_>) -> Result<(), Error> {
     let scope = SummaryScope {
         guild_id: Some(guild(ctx)),
         since: None,
     };
-    let summaries = ctx.data().pipeline.store().summarize(&scope).await?;
-    if summaries.is_empty() {
-        ctx.say("No recorded replies here yet.").await?;
+    let store = ctx.data().pipeline.store();
+    let summaries = store.summarize(&scope).await?;
+    let assist = store.assist_summary(&scope).await?;
+    if summaries.is_empty() && assist.is_empty() {
+        ctx.say("No recorded replies or supporter verdicts here yet.")
+            .await?;
         return Ok(());
     }
+    let mut reply = CreateReply::default();
+    if !summaries.is_empty() {
+        reply = reply.embed(replies_embed(&summaries));
+    }
+    if !assist.is_empty() {
+        reply = reply.embed(assist_embed(&assist));
+    }
+    ctx.send(reply).await?;
+    Ok(())
+}
+
+/// One short field per therapy: five at most, far inside 25 fields and
+/// 6,000 characters.
+fn replies_embed(summaries: &[TherapySummary]) -> CreateEmbed {
     let list = |counts: &[(String, u64)]| {
         if counts.is_empty() {
             "none".to_string()
@@ -99,10 +116,8 @@ async fn stats(ctx: Context<'_>) -> Result<(), Error> {
                 .join(", ")
         }
     };
-    // One short field per therapy: five at most, far inside 25 fields and
-    // 6,000 characters.
     let mut embed = CreateEmbed::new().title("Companion replies by therapy");
-    for summary in &summaries {
+    for summary in summaries {
         embed = embed.field(
             format!(
                 "{} ({} messages)",
@@ -118,8 +133,47 @@ async fn stats(ctx: Context<'_>) -> Result<(), Error> {
             false,
         );
     }
-    ctx.send(CreateReply::default().embed(embed)).await?;
-    Ok(())
+    embed
+}
+
+/// Suggestion acceptance: one field per kind (draft, feedback), one line
+/// per therapy and strategy (at most 20 short lines, inside 1,024 characters).
+fn assist_embed(rows: &[AssistSummary]) -> CreateEmbed {
+    let mut embed = CreateEmbed::new().title("Supporters' verdicts on suggestions");
+    for kind in AssistKind::ALL {
+        let lines: Vec<String> = rows
+            .iter()
+            .filter(|row| row.kind == kind.as_str())
+            .map(|row| {
+                format!(
+                    "{} · {}: {:.0}% used ({} used, {} edited, {} not helpful)",
+                    moderator_text(&row.therapy),
+                    moderator_text(&row.strategy),
+                    100.0 * row.acceptance(),
+                    row.used,
+                    row.used_with_edits,
+                    row.not_helpful
+                )
+            })
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let name = match kind {
+            AssistKind::Draft => "Drafts",
+            AssistKind::Feedback => "Feedback on supporters' replies",
+        };
+        let mut value = String::new();
+        for line in lines {
+            if value.chars().count() + line.chars().count() + 1 > 1_024 {
+                break;
+            }
+            value.push_str(&line);
+            value.push('\n');
+        }
+        embed = embed.field(name, value, false);
+    }
+    embed
 }
 
 /// Let the companion reply again in a support thread paused after a crisis.

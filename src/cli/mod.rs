@@ -8,7 +8,7 @@ mod eval;
 mod gate;
 mod run;
 
-use crate::chain::Therapy;
+use crate::chain::{draft_prompt_version, feedback_prompt_version, Therapy};
 use crate::config::Config;
 use crate::llm::LlmClient;
 use crate::pipeline::Pipeline;
@@ -124,11 +124,13 @@ fn therapies_table() -> String {
     let mut out = String::new();
     for therapy in Therapy::ALL {
         out.push_str(&format!(
-            "{:<5} {:<24} v{}  {}\n",
+            "{:<5} {:<24} v{}  {}  (supporter draft v{}, feedback v{})\n",
             therapy.as_str(),
             therapy.title(),
             therapy.prompt_version(),
-            therapy.description()
+            therapy.description(),
+            draft_prompt_version(therapy),
+            feedback_prompt_version(therapy)
         ));
     }
     out

@@ -11,6 +11,7 @@ pub use clicks::on_click;
 use super::alerts::alert_moderators;
 use super::answer::{guild_settings, Handled, Incoming};
 use super::checks::may_assist;
+use super::in_flight::InFlightGuard;
 use super::reply::{no_mentions, RESTARTING};
 use super::threads::support_mode;
 use super::Data;
@@ -44,6 +45,8 @@ const CONSENT_UNREADABLE: &str =
     "I couldn't check this member's privacy choice just now, so I'll leave this one. Please try again in a moment.";
 const NO_ANSWERED_MESSAGE: &str = "I couldn't find the message your reply answers. Use Discord's \
      Reply on it, or run `/coe-assist feedback` and paste both.";
+const SLOW_DOWN: &str = "You've asked for a lot of suggestions in a short time. Please give it a \
+     minute; your own words are the heart of a reply anyway.";
 const ALERTED: &str = "The moderators have been told.";
 const NOT_ALERTED: &str = "Please tell a moderator too.";
 
@@ -117,8 +120,9 @@ pub async fn draft_for(
     if let Some(refusal) = refuse_target(ctx, data, asker, target).await {
         return refusal;
     }
-    let Some(_working) = data.in_flight.enter() else {
-        return Card::text(RESTARTING);
+    let _working = match begin(data, asker) {
+        Ok(working) => working,
+        Err(refusal) => return refusal,
     };
     let settings = guild_settings(data, Some(asker.guild)).await;
     let region = region(data, &settings);
@@ -199,8 +203,9 @@ pub async fn feedback_for(
     texts: Texts<'_>,
     therapy: Option<Therapy>,
 ) -> Card {
-    let Some(_working) = data.in_flight.enter() else {
-        return Card::text(RESTARTING);
+    let _working = match begin(data, asker) {
+        Ok(working) => working,
+        Err(refusal) => return refusal,
     };
     let settings = guild_settings(data, Some(asker.guild)).await;
     let region = region(data, &settings);
@@ -318,6 +323,16 @@ fn guide(
         NOT_ALERTED
     };
     Card::text(&guidance_card(guidance, note))
+}
+
+/// The ask as work in flight, within the supporter's rate limit; or the
+/// card that says why not.
+fn begin(data: &Data, asker: &Asker<'_>) -> Result<InFlightGuard, Card> {
+    let working = data.in_flight.enter().ok_or_else(|| Card::text(RESTARTING))?;
+    if !data.limiter.allow(asker.member.user.id.get()) {
+        return Err(Card::text(SLOW_DOWN));
+    }
+    Ok(working)
 }
 
 fn region(data: &Data, settings: &GuildSettings) -> String {

@@ -135,16 +135,10 @@ fn eval_on_five_items_writes_a_complete_report() {
 fn assist_draft_and_feedback_give_valid_cards() {
     let dir = tempfile::tempdir().unwrap();
     let message = "I failed my exam and I feel like such a disappointment to my parents";
-    let out = coe(
+    let draft = json_of(coe(
         dir.path(),
         &["assist", "draft", "--json", "--therapy", "cbt", message],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let draft: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    ));
     println!("draft: {draft}");
     assert_eq!(draft["status"], "ready", "{draft}");
     assert_eq!(draft["therapy"], "cbt");
@@ -161,16 +155,10 @@ fn assist_draft_and_feedback_give_valid_cards() {
         "--message",
         message,
     ];
-    let out = coe(
+    let feedback = json_of(coe(
         dir.path(),
         &[&args[..], &["--draft", own, "--json"]].concat(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let feedback: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    ));
     println!("feedback: {feedback}");
     assert_eq!(feedback["status"], "ready", "{feedback}");
     for used in feedback["strategies_used"].as_array().unwrap() {
@@ -211,4 +199,14 @@ fn assist_draft_and_feedback_give_valid_cards() {
         assert!(out.status.success());
         println!("{}\n{}", args[1], String::from_utf8_lossy(&out.stdout));
     }
+}
+
+/// The one JSON object a successful `--json` run printed.
+fn json_of(out: std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
 }

@@ -126,8 +126,14 @@ fn therapies_lists_all_five_with_versions() {
             .find(|l| l.starts_with(therapy.as_str()))
             .unwrap();
         assert!(line.contains(therapy.prompt_version()), "{line}");
-        assert!(line.contains(coe_bot::chain::draft_prompt_version(therapy)), "{line}");
-        assert!(line.contains(coe_bot::chain::feedback_prompt_version(therapy)), "{line}");
+        assert!(
+            line.contains(coe_bot::chain::draft_prompt_version(therapy)),
+            "{line}"
+        );
+        assert!(
+            line.contains(coe_bot::chain::feedback_prompt_version(therapy)),
+            "{line}"
+        );
     }
 }
 

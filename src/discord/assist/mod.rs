@@ -328,7 +328,10 @@ fn guide(
 /// The ask as work in flight, within the supporter's rate limit; or the
 /// card that says why not.
 fn begin(data: &Data, asker: &Asker<'_>) -> Result<InFlightGuard, Card> {
-    let working = data.in_flight.enter().ok_or_else(|| Card::text(RESTARTING))?;
+    let working = data
+        .in_flight
+        .enter()
+        .ok_or_else(|| Card::text(RESTARTING))?;
     if !data.limiter.allow(asker.member.user.id.get()) {
         return Err(Card::text(SLOW_DOWN));
     }

@@ -15,3 +15,4 @@ pub mod pipeline;
 pub mod safety;
 pub mod store;
 pub mod telemetry;
+pub mod text;

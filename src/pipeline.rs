@@ -14,6 +14,7 @@ use crate::safety::risk::{Risk, Tier};
 use crate::safety::sanitize::{leaks_prompt, sanitize_reply};
 use crate::store::anon::UserKeyer;
 use crate::store::{NewInteraction, Outcome, Source, Store};
+use crate::text::truncate_chars;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Instant;
@@ -121,6 +122,29 @@ impl Pipeline {
         }
     }
 
+    /// The gate's verdict on a member's words (`known` when the front door
+    /// already asked), raised when they answer the bot's own check-in: a
+    /// short "yes" after "are you having thoughts of ending your life?".
+    pub async fn member_risk(&self, text: &str, history: &[Turn], known: Option<Risk>) -> Risk {
+        let risk = match known {
+            Some(risk) => risk,
+            None => self.gate.assess(text).await,
+        };
+        match answer_to_check_in(history, text) {
+            Some(answer) => risk.max(answer),
+            None => risk,
+        }
+    }
+
+    /// The optional model screen (`COE_CRISIS_LLM`); tier `none` when off.
+    pub async fn screen(&self, call: Call<'_>, text: &str) -> Risk {
+        if self.crisis_llm {
+            crisis_llm::screen(&self.llm, call, self.json_mode, text).await
+        } else {
+            Risk::default()
+        }
+    }
+
     /// The answer to one message (as [`Pipeline::respond_with`], with no
     /// one to tell when the model is busy).
     pub async fn respond(&self, request: &Request<'_>) -> Response {
@@ -160,14 +184,7 @@ impl Pipeline {
             response.outcome = Outcome::Refused;
             response.reply = EMPTY_INPUT_REPLY.into();
         } else {
-            let risk = match request.risk {
-                Some(risk) => risk,
-                None => self.gate.assess(text).await,
-            };
-            let risk = match answer_to_check_in(request.history, text) {
-                Some(answer) => risk.max(answer),
-                None => risk,
-            };
+            let risk = self.member_risk(text, request.history, request.risk).await;
             // One deadline for every model call this message makes.
             let call = Call {
                 urgent: false,
@@ -212,15 +229,8 @@ impl Pipeline {
             ..call
         };
         // The screen runs beside the chain, so it costs no latency.
-        let screen = async {
-            if self.crisis_llm {
-                crisis_llm::screen(&self.llm, call, self.json_mode, message).await
-            } else {
-                Risk::default()
-            }
-        };
         let (screened, ()) = tokio::join!(
-            screen,
+            self.screen(call, message),
             self.run_chain_into(response, request, call, care, message)
         );
         let risk = risk.max(screened);
@@ -376,24 +386,4 @@ fn push_paragraph(reply: &mut String, paragraph: &str) {
         reply.push_str("\n\n");
     }
     reply.push_str(paragraph);
-}
-
-/// The first `max` characters, and whether anything was cut.
-pub fn truncate_chars(text: &str, max: usize) -> (&str, bool) {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => (&text[..cut], true),
-        None => (text, false),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn truncation_respects_char_boundaries() {
-        assert_eq!(truncate_chars("héllo", 2), ("hé", true));
-        assert_eq!(truncate_chars("hé", 2), ("hé", false));
-        assert_eq!(truncate_chars("", 2), ("", false));
-    }
 }

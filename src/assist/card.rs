@@ -4,7 +4,7 @@
 
 use super::{Draft, Edit, Feedback};
 use crate::chain::{Emotion, Strategy};
-use crate::pipeline::truncate_chars;
+use crate::text::truncate_chars;
 
 /// Discord's limit on a message's content, which every card fits.
 pub const CARD_LIMIT: usize = 2_000;

@@ -13,14 +13,17 @@ pub mod card;
 use crate::chain::{
     draft_messages, draft_prompt_version, draft_response_format, feedback_messages,
     feedback_prompt_version, feedback_response_format, is_light_edit, mark_changes, parse_draft,
-    parse_feedback, run_task, ChainError, Emotion, MarkedEdit, Strategy, TaskRun, Therapy,
+    parse_feedback, run_task, ChainError, Emotion, MarkedEdit, ParseError, Strategy, TaskRun,
+    Therapy, Turn,
 };
 use crate::llm::{Call, ChatMessage, LlmClient};
-use crate::pipeline::{truncate_chars, Pipeline, MAX_INPUT_CHARS};
+use crate::pipeline::{Pipeline, MAX_INPUT_CHARS};
 use crate::safety::helplines::supporter_guidance;
 use crate::safety::risk::{Risk, Tier};
 use crate::safety::sanitize::{leaks_prompt, sanitize_reply};
 use crate::store::AssistKind;
+use crate::text::truncate_chars;
+use serde_json::Value;
 
 pub const EMPTY_MESSAGE: &str =
     "That message has no words I can read, so there is nothing to draft a reply to.";
@@ -38,6 +41,10 @@ pub struct DraftAsk<'a> {
     pub strategy: Option<Strategy>,
     /// The member's message.
     pub message: &'a str,
+    /// Earlier turns of the member's conversation (a support thread).
+    pub history: &'a [Turn],
+    /// The gate's verdict when the front door already asked for it.
+    pub risk: Option<Risk>,
     pub helpline_region: &'a str,
 }
 
@@ -47,6 +54,8 @@ pub struct FeedbackAsk<'a> {
     pub therapy: Therapy,
     pub message: &'a str,
     pub draft: &'a str,
+    pub history: &'a [Turn],
+    pub risk: Option<Risk>,
     pub helpline_region: &'a str,
 }
 
@@ -119,17 +128,24 @@ async fn draft_inner(pipeline: &Pipeline, ask: &DraftAsk<'_>) -> Assisted<Draft>
     if message.is_empty() {
         return Assisted::Declined(EMPTY_MESSAGE);
     }
-    if let Some(at_risk) = screen_member(pipeline, message, ask.helpline_region).await {
+    let member = Member {
+        message,
+        history: ask.history,
+        risk: ask.risk,
+        helpline_region: ask.helpline_region,
+    };
+    if let Some(at_risk) = member.at_risk(pipeline).await {
         return at_risk;
     }
     let (message, _) = truncate_chars(message, MAX_INPUT_CHARS);
-    let llm = pipeline.llm();
     let messages = draft_messages(ask.therapy, ask.strategy, message);
-    let format = draft_response_format(llm.config().json_mode);
-    let run = run_task(llm, call(llm), &messages, format.as_ref(), parse_draft).await;
-    let output = match accepted(run) {
+    let format = draft_response_format(pipeline.llm().config().json_mode);
+    let output = match member
+        .ask_model(pipeline, &messages, format, parse_draft)
+        .await
+    {
         Ok(output) => output,
-        Err(reason) => return Assisted::Declined(reason),
+        Err(answer) => return answer,
     };
     let text = sanitize_reply(&output.draft);
     let reasoning = sanitize_all(&output.reasoning);
@@ -163,27 +179,35 @@ pub async fn feedback(pipeline: &Pipeline, ask: &FeedbackAsk<'_>) -> Assisted<Fe
 
 async fn feedback_inner(pipeline: &Pipeline, ask: &FeedbackAsk<'_>) -> Assisted<Feedback> {
     let message = ask.message.trim();
-    // Pings and links go before the model or the diff ever see the draft.
-    let own = sanitize_reply(ask.draft.trim());
     if message.is_empty() {
         return Assisted::Declined(EMPTY_MESSAGE);
     }
+    // The member first: a person at risk is not kept waiting on the draft.
+    let member = Member {
+        message,
+        history: ask.history,
+        risk: ask.risk,
+        helpline_region: ask.helpline_region,
+    };
+    if let Some(at_risk) = member.at_risk(pipeline).await {
+        return at_risk;
+    }
+    // Pings and links go before the model or the diff ever see the draft.
+    let own = sanitize_reply(ask.draft.trim());
     if own.is_empty() {
         return Assisted::Declined(EMPTY_DRAFT);
-    }
-    if let Some(at_risk) = screen_member(pipeline, message, ask.helpline_region).await {
-        return at_risk;
     }
     let draft_at_risk = pipeline.gate().assess(&own).await.tier == Tier::Crisis;
     let (message, _) = truncate_chars(message, MAX_INPUT_CHARS);
     let (own, _) = truncate_chars(&own, MAX_INPUT_CHARS);
-    let llm = pipeline.llm();
     let messages = feedback_messages(ask.therapy, message, own);
-    let format = feedback_response_format(llm.config().json_mode);
-    let run = run_task(llm, call(llm), &messages, format.as_ref(), parse_feedback).await;
-    let output = match accepted(run) {
+    let format = feedback_response_format(pipeline.llm().config().json_mode);
+    let output = match member
+        .ask_model(pipeline, &messages, format, parse_feedback)
+        .await
+    {
         Ok(output) => output,
-        Err(reason) => return Assisted::Declined(reason),
+        Err(answer) => return answer,
     };
     let mut suggestions = Vec::new();
     for suggestion in sanitize_all(&output.suggestions) {
@@ -226,17 +250,52 @@ fn judge_edit(own: &str, edited: &str) -> Edit {
     }
 }
 
-/// The member's message at `concern` or above: the supporter's guidance.
-async fn screen_member<T>(
-    pipeline: &Pipeline,
-    message: &str,
-    helpline_region: &str,
-) -> Option<Assisted<T>> {
-    let risk = pipeline.gate().assess(message).await;
-    risk.tier.shows_helplines().then(|| Assisted::AtRisk {
-        risk,
-        guidance: supporter_guidance(helpline_region),
-    })
+/// The member's message an ask is about, as the gate reads it.
+struct Member<'a> {
+    message: &'a str,
+    history: &'a [Turn],
+    risk: Option<Risk>,
+    helpline_region: &'a str,
+}
+
+impl Member<'_> {
+    /// At `concern` or above (the gate, or an answer to the bot's check-in):
+    /// the supporter's guidance instead of any model call.
+    async fn at_risk<T>(&self, pipeline: &Pipeline) -> Option<Assisted<T>> {
+        let risk = pipeline
+            .member_risk(self.message, self.history, self.risk)
+            .await;
+        self.guidance(risk)
+    }
+
+    fn guidance<T>(&self, risk: Risk) -> Option<Assisted<T>> {
+        risk.tier.shows_helplines().then(|| Assisted::AtRisk {
+            risk,
+            guidance: supporter_guidance(self.helpline_region),
+        })
+    }
+
+    /// One model call for the task, with the model screen on the member's
+    /// message beside it (as for replies): what the screen alone sees as
+    /// risk still gets guidance, and the model's words are dropped.
+    async fn ask_model<T, U>(
+        &self,
+        pipeline: &Pipeline,
+        messages: &[ChatMessage],
+        format: Option<Value>,
+        parse: fn(&str) -> Result<T, ParseError>,
+    ) -> Result<T, Assisted<U>> {
+        let llm = pipeline.llm();
+        let call = call(llm);
+        let (screened, run) = tokio::join!(
+            pipeline.screen(call, self.message),
+            run_task(llm, call, messages, format.as_ref(), parse)
+        );
+        if let Some(at_risk) = self.guidance(screened) {
+            return Err(at_risk);
+        }
+        accepted(run).map_err(Assisted::Declined)
+    }
 }
 
 /// Whether model texts may be shown: no crisis talk, no prompt echo.

@@ -10,12 +10,20 @@ use similar::{capture_diff_slices, Algorithm, DiffTag};
 /// a sentence or two and kept the supporter's voice.
 const LIGHT_EDIT_KEPT: f64 = 0.5;
 
+/// The most words an edit adds beyond the draft's own length, so a short
+/// draft can gain a sentence (an open question, say) but not a new reply.
+const LIGHT_EDIT_EXTRA_WORDS: usize = 25;
+
 /// An edit with its changes marked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MarkedEdit {
     pub marked: String,
     /// The share of the draft's words the edit kept (1.0: all).
     pub kept_ratio: f64,
+    /// Words the edit put in (inserted or replacing others).
+    pub added_words: usize,
+    /// Words in the supporter's draft.
+    pub draft_words: usize,
     /// False when the edit is the draft itself.
     pub changed: bool,
 }
@@ -24,7 +32,7 @@ pub fn mark_changes(draft: &str, edited: &str) -> MarkedEdit {
     let old: Vec<&str> = draft.split_whitespace().collect();
     let new: Vec<&str> = edited.split_whitespace().collect();
     let mut parts: Vec<String> = Vec::new();
-    let mut kept = 0;
+    let (mut kept, mut added) = (0, 0);
     for op in capture_diff_slices(Algorithm::Myers, &old, &new) {
         let (tag, old_range, new_range) = op.as_tag_tuple();
         let words = |range: std::ops::Range<usize>, from: &[&str]| {
@@ -40,8 +48,12 @@ pub fn mark_changes(draft: &str, edited: &str) -> MarkedEdit {
                 parts.push(words(old_range, &old));
             }
             DiffTag::Delete => parts.push(format!("~~{}~~", words(old_range, &old))),
-            DiffTag::Insert => parts.push(format!("**{}**", words(new_range, &new))),
+            DiffTag::Insert => {
+                added += new_range.len();
+                parts.push(format!("**{}**", words(new_range, &new)));
+            }
             DiffTag::Replace => {
+                added += new_range.len();
                 parts.push(format!("~~{}~~", words(old_range, &old)));
                 parts.push(format!("**{}**", words(new_range, &new)));
             }
@@ -54,6 +66,8 @@ pub fn mark_changes(draft: &str, edited: &str) -> MarkedEdit {
         } else {
             kept as f64 / old.len() as f64
         },
+        added_words: added,
+        draft_words: old.len(),
         changed: old != new,
     }
 }
@@ -61,6 +75,7 @@ pub fn mark_changes(draft: &str, edited: &str) -> MarkedEdit {
 /// Whether the edit is light enough to show as the supporter's own words, edited.
 pub fn is_light_edit(edit: &MarkedEdit) -> bool {
     edit.kept_ratio >= LIGHT_EDIT_KEPT
+        && edit.added_words <= edit.draft_words.max(LIGHT_EDIT_EXTRA_WORDS)
 }
 
 /// A word with Discord's markdown characters escaped, so only our marks format.
@@ -138,5 +153,16 @@ mod tests {
             rewrite.kept_ratio
         );
         assert_eq!(mark_changes("", "New text.").kept_ratio, 0.0);
+        // Every word kept, and a new reply appended: not a light edit either.
+        let appended = format!("I'm sorry. {}", "more words ".repeat(20));
+        let appended = mark_changes("I'm sorry.", &appended);
+        assert_eq!(appended.kept_ratio, 1.0);
+        assert!(
+            !is_light_edit(&appended),
+            "{} words added",
+            appended.added_words
+        );
+        let one_question = mark_changes("I'm sorry.", "I'm sorry. What has been the hardest part?");
+        assert!(is_light_edit(&one_question));
     }
 }

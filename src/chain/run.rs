@@ -90,10 +90,8 @@ pub async fn run_task<T>(
     let completion = llm.complete_with(messages, response_format, call).await;
     let (result, model, prompt_tokens, completion_tokens) = match completion {
         Ok(done) => {
-            let parsed = parse(&done.content).map_err(|error| {
-                tracing::warn!(%error, "unreadable task answer");
-                ChainError::Parse(error)
-            });
+            // The caller logs a failure, with what it means for its task.
+            let parsed = parse(&done.content).map_err(ChainError::Parse);
             (
                 parsed,
                 done.model,

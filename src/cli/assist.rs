@@ -75,6 +75,8 @@ pub async fn run(
                 therapy: args.therapy.unwrap_or(config.default_therapy),
                 strategy: args.strategy,
                 message: &message,
+                history: &[],
+                risk: None,
                 helpline_region: &region,
             };
             let answer = assist::draft(&pipeline, &ask).await;
@@ -85,6 +87,8 @@ pub async fn run(
                 therapy: args.therapy.unwrap_or(config.default_therapy),
                 message: &args.message,
                 draft: &args.draft,
+                history: &[],
+                risk: None,
                 helpline_region: &region,
             };
             let answer = assist::feedback(&pipeline, &ask).await;

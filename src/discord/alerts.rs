@@ -12,6 +12,9 @@ use serenity::{ChannelId, CreateAllowedMentions, CreateMessage, GuildId, RoleId}
 /// Sends the alert a tier calls for (crisis: urgent, pings the moderator
 /// role; concern: a lower-urgency notice without a ping), in the
 /// background, counted as work in flight so shutdown waits for it.
+/// Returns whether the moderators are told: false with no alert channel or
+/// below `concern`, true too when the per-member cooldown holds the alert
+/// back (they were told of this member minutes ago).
 pub fn alert_moderators(
     data: &Data,
     http: &std::sync::Arc<serenity::Http>,
@@ -19,12 +22,12 @@ pub fn alert_moderators(
     settings: &GuildSettings,
     risk: &Risk,
     working: &InFlightGuard,
-) {
+) -> bool {
     let Some(channel) = settings.alert_channel_id else {
-        return;
+        return false;
     };
     if !risk.tier.shows_helplines() {
-        return;
+        return false;
     }
     let cooldown = if risk.tier == Tier::Crisis {
         &data.alerts
@@ -33,7 +36,7 @@ pub fn alert_moderators(
     };
     if !cooldown.allow(incoming.author) {
         tracing::info!("moderator alert suppressed by the per-member cooldown");
-        return;
+        return true;
     }
     let role = settings.moderator_role_id.map(RoleId::new);
     let alert = alert_message(incoming, risk, role);
@@ -46,6 +49,7 @@ pub fn alert_moderators(
         }
         drop(working);
     });
+    true
 }
 
 fn alert_message(incoming: &Incoming<'_>, risk: &Risk, role: Option<RoleId>) -> CreateMessage {
@@ -61,7 +65,7 @@ fn alert_message(incoming: &Incoming<'_>, risk: &Risk, role: Option<RoleId>) -> 
         ),
     };
     let via = match (incoming.handled, incoming.source) {
-        (Handled::SupporterGuided, _) => "a supporter's request for a draft",
+        (Handled::SupporterGuided, _) => "a supporter's request for help answering it",
         (_, Source::Slash) => "/coe",
         _ => "a support channel",
     };
@@ -107,8 +111,8 @@ fn given(handled: Handled, urgent: bool) -> &'static str {
             "People answer in this channel, so the bot said nothing to the member."
         }
         (Handled::SupporterGuided, _) => {
-            "A supporter asked for a draft reply; they got safe-messaging guidance and helplines \
-             instead, and no AI text."
+            "A supporter asked for help answering it; they got safe-messaging guidance and \
+             helplines instead, and no AI text."
         }
     }
 }

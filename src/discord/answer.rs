@@ -72,10 +72,7 @@ pub async fn respond_to_member(
     busy: Option<&BusyNotice>,
 ) -> Option<Answer> {
     let settings = guild_settings(data, incoming.guild_id).await;
-    let region = settings
-        .helpline_region
-        .clone()
-        .unwrap_or_else(|| data.config.helpline_region.clone());
+    let region = helpline_region(data, &settings);
     // After a crisis in a support thread, only people speak there until a
     // moderator clears it: a short pointer to them, never model text.
     if incoming.risk.tier < Tier::Crisis && thread_is_paused(data, incoming.channel_id).await {
@@ -117,6 +114,14 @@ pub async fn respond_to_member(
     };
     alert_moderators(data, &ctx.http, incoming, &settings, &risk, working);
     Some(answer)
+}
+
+/// The region whose helplines this guild's fixed texts list.
+pub fn helpline_region(data: &Data, settings: &GuildSettings) -> String {
+    settings
+        .helpline_region
+        .clone()
+        .unwrap_or_else(|| data.config.helpline_region.clone())
 }
 
 /// The guild's settings; the defaults when they cannot be read.
@@ -201,7 +206,8 @@ impl BusyNotice {
     }
 }
 
-async fn thread_is_paused(data: &Data, thread: ChannelId) -> bool {
+/// Whether replies in a thread are paused after a crisis (unknown: paused).
+pub async fn thread_is_paused(data: &Data, thread: ChannelId) -> bool {
     data.pipeline
         .store()
         .is_thread_paused(thread.get())

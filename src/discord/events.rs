@@ -8,6 +8,7 @@ use super::assist::on_click;
 use super::reply::{reply_chunks, send_in_channel, BUSY, SLOW_DOWN};
 use super::threads::{support_mode, thread_history};
 use super::{Data, Error};
+use crate::llm::Call;
 use crate::pipeline::Member;
 use crate::safety::risk::{Risk, Tier};
 use crate::store::Source;
@@ -38,11 +39,15 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
     let Some(guild_id) = msg.guild_id else {
         return;
     };
-    let Some((channel_mode, thread_parent)) =
-        support_mode(ctx, data, guild_id, msg.channel_id).await
-    else {
-        return;
-    };
+    let (channel_mode, thread_parent) =
+        match support_mode(ctx, data, guild_id, msg.channel_id).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::error!(%error, "could not read support channels");
+                return;
+            }
+        };
     if !data.seen.first_time(msg.id.get()) {
         return;
     }
@@ -57,7 +62,14 @@ async fn on_message(ctx: &serenity::Context, data: &Data, msg: &Message) {
         return;
     }
     // Where people answer (drafts only), the bot speaks only to a crisis,
-    // with its fixed reply; a concern reaches the moderators alone.
+    // with its fixed reply; a concern reaches the moderators alone. No
+    // chain runs there, so the model screen (when on) runs by itself.
+    let risk = if channel_mode.public_replies() || risk.tier == Tier::Crisis {
+        risk
+    } else {
+        let screened = data.pipeline.screen(Call::default(), &msg.content).await;
+        risk.max(screened)
+    };
     if !channel_mode.public_replies() && risk.tier < Tier::Crisis {
         if risk.tier == Tier::Concern {
             tell_moderators(ctx, data, msg, risk).await;

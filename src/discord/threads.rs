@@ -4,45 +4,29 @@
 use super::reply::without_footer;
 use super::Data;
 use crate::chain::{Turn, MAX_HISTORY_TURNS};
-use crate::store::ChannelMode;
+use crate::store::{ChannelMode, StoreError};
 use poise::serenity_prelude as serenity;
 use serenity::{Channel, ChannelId, ChannelType, GetMessages, GuildId, Message, MessageId};
 
 /// How a channel is answered: its own mode when it is a support channel,
 /// else its parent's when it is a thread of one (with that parent).
-/// `None`: not a support channel's place, or the mode could not be read.
+/// `None`: not a support channel's place.
 pub async fn support_mode(
     ctx: &serenity::Context,
     data: &Data,
     guild_id: GuildId,
     channel_id: ChannelId,
-) -> Option<(ChannelMode, Option<ChannelId>)> {
+) -> Result<Option<(ChannelMode, Option<ChannelId>)>, StoreError> {
     let store = data.pipeline.store();
-    let unreadable = |error| {
-        tracing::error!(%error, "could not read support channels");
+    let guild = guild_id.get();
+    if let Some(mode) = store.support_channel_mode(guild, channel_id.get()).await? {
+        return Ok(Some((mode, None)));
+    }
+    let Some(parent) = thread_parent(ctx, guild_id, channel_id).await else {
+        return Ok(None);
     };
-    match store
-        .support_channel_mode(guild_id.get(), channel_id.get())
-        .await
-    {
-        Ok(Some(mode)) => return Some((mode, None)),
-        Ok(None) => {}
-        Err(error) => {
-            unreadable(error);
-            return None;
-        }
-    }
-    let parent = thread_parent(ctx, guild_id, channel_id).await?;
-    match store
-        .support_channel_mode(guild_id.get(), parent.get())
-        .await
-    {
-        Ok(mode) => mode.map(|mode| (mode, Some(parent))),
-        Err(error) => {
-            unreadable(error);
-            None
-        }
-    }
+    let mode = store.support_channel_mode(guild, parent.get()).await?;
+    Ok(mode.map(|mode| (mode, Some(parent))))
 }
 
 /// The channel a thread belongs to; `None` when `channel_id` is no thread.

@@ -4,6 +4,7 @@
 //! code is expected here.
 #![allow(dead_code)]
 
+pub mod assist;
 pub mod bot;
 pub mod child;
 mod database;

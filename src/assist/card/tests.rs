@@ -65,6 +65,8 @@ fn a_feedback_card_shows_strategies_suggestions_and_the_marked_edit() {
         edit: Edit::Marked(MarkedEdit {
             marked: "I'm sorry. **What happened?**".into(),
             kept_ratio: 1.0,
+            added_words: 2,
+            draft_words: 2,
             changed: true,
         }),
         prompt_version: "abcd1234",

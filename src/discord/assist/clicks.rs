@@ -78,7 +78,14 @@ async fn answer(ctx: &serenity::Context, data: &Data, click: &ComponentInteracti
                 strategy,
                 verdict,
             };
-            match data.pipeline.store().record_assist_verdict(&row).await {
+            let store = data.pipeline.store();
+            // A supporter who opted out is thanked, and not recorded.
+            let recorded = match store.is_opted_out(&supporter_key).await {
+                Ok(true) => Ok(false),
+                Ok(false) => store.record_assist_verdict(&row).await,
+                Err(error) => Err(error),
+            };
+            match recorded {
                 Ok(_) => Card::text(&format!(
                     "Thank you: noted as “{}”. It helps this server see which suggestions help.",
                     verdict_label(verdict).to_lowercase()

@@ -9,16 +9,17 @@ mod clicks;
 pub use clicks::on_click;
 
 use super::alerts::alert_moderators;
-use super::answer::{guild_settings, Handled, Incoming};
+use super::answer::{guild_settings, helpline_region, thread_is_paused, Handled, Incoming};
 use super::checks::may_assist;
 use super::in_flight::InFlightGuard;
 use super::reply::{no_mentions, RESTARTING};
-use super::threads::support_mode;
+use super::threads::{support_mode, thread_history};
 use super::Data;
 use crate::assist::card::{draft_card, feedback_card, guidance_card};
 use crate::assist::{self, Assisted, DraftAsk, FeedbackAsk};
-use crate::chain::{Strategy, Therapy};
+use crate::chain::{Strategy, Therapy, Turn};
 use crate::pipeline::Member as Person;
+use crate::safety::helplines::supporter_guidance;
 use crate::safety::risk::Risk;
 use crate::store::{AssistKind, GuildSettings, Source};
 use buttons::{draft_rows, verdict_row};
@@ -47,6 +48,11 @@ const NO_ANSWERED_MESSAGE: &str = "I couldn't find the message your reply answer
      Reply on it, or run `/coe-assist feedback` and paste both.";
 const SLOW_DOWN: &str = "You've asked for a lot of suggestions in a short time. Please give it a \
      minute; your own words are the heart of a reply anyway.";
+const PAUSED: &str = "After a crisis reply here, the companion stays out of this thread until a \
+     moderator clears it (`/coe-mod clear`). Please answer in your own words, with care; a \
+     moderator can help.";
+const MODE_UNREADABLE: &str =
+    "I couldn't check this channel's settings just now. Please try again in a moment.";
 const ALERTED: &str = "The moderators have been told.";
 const NOT_ALERTED: &str = "Please tell a moderator too.";
 
@@ -117,20 +123,17 @@ pub async fn draft_for(
     if target.author.id == asker.member.user.id {
         return Card::text(OWN_MESSAGE);
     }
-    if let Some(refusal) = refuse_target(ctx, data, asker, target).await {
-        return refusal;
-    }
-    let _working = match begin(data, asker) {
-        Ok(working) => working,
-        Err(refusal) => return refusal,
+    let ready = match prepare(ctx, data, asker, About::Message(target)).await {
+        Ok(ready) => ready,
+        Err(card) => return card,
     };
-    let settings = guild_settings(data, Some(asker.guild)).await;
-    let region = region(data, &settings);
     let ask = DraftAsk {
-        therapy: therapy_for(data, &settings, therapy),
+        therapy: therapy_for(data, &ready.settings, therapy),
         strategy,
         message: &target.content,
-        helpline_region: &region,
+        history: &ready.history,
+        risk: Some(ready.risk),
+        helpline_region: &ready.region,
     };
     match assist::draft(&data.pipeline, &ask).await {
         Assisted::Ready(draft) => Card {
@@ -143,10 +146,15 @@ pub async fn draft_for(
                 draft.strategy,
             ),
         },
-        Assisted::AtRisk { risk, guidance } => {
-            let about = About::Message(target);
-            guide(ctx, data, asker, about, &settings, risk, &guidance)
-        }
+        Assisted::AtRisk { risk, guidance } => guide(
+            ctx,
+            data,
+            asker,
+            About::Message(target),
+            &ready.settings,
+            risk,
+            &guidance,
+        ),
         Assisted::Declined(reason) => Card::text(reason),
     }
 }
@@ -169,9 +177,6 @@ pub async fn feedback_on_message(
     let Some(answered) = answered_message(ctx, own).await else {
         return Card::text(NO_ANSWERED_MESSAGE);
     };
-    if let Some(refusal) = refuse_target(ctx, data, asker, &answered).await {
-        return refusal;
-    }
     let texts = Texts {
         message: &answered.content,
         draft: &own.content,
@@ -185,13 +190,22 @@ pub struct Texts<'a> {
     pub draft: &'a str,
 }
 
-/// Whom a card is about, for the moderators' alert.
+/// Whom a card is about.
 #[derive(Clone, Copy)]
 pub enum About<'a> {
     /// A member's message in the channel.
     Message(&'a Message),
     /// Text the supporter pasted into `/coe-assist feedback`.
-    Pasted,
+    Pasted(&'a str),
+}
+
+impl About<'_> {
+    fn text(&self) -> &str {
+        match self {
+            About::Message(message) => &message.content,
+            About::Pasted(text) => text,
+        }
+    }
 }
 
 /// A feedback card on `texts.draft` (the asker has been checked).
@@ -203,17 +217,17 @@ pub async fn feedback_for(
     texts: Texts<'_>,
     therapy: Option<Therapy>,
 ) -> Card {
-    let _working = match begin(data, asker) {
-        Ok(working) => working,
-        Err(refusal) => return refusal,
+    let ready = match prepare(ctx, data, asker, about).await {
+        Ok(ready) => ready,
+        Err(card) => return card,
     };
-    let settings = guild_settings(data, Some(asker.guild)).await;
-    let region = region(data, &settings);
     let ask = FeedbackAsk {
-        therapy: therapy_for(data, &settings, therapy),
+        therapy: therapy_for(data, &ready.settings, therapy),
         message: texts.message,
         draft: texts.draft,
-        helpline_region: &region,
+        history: &ready.history,
+        risk: Some(ready.risk),
+        helpline_region: &ready.region,
     };
     match assist::feedback(&data.pipeline, &ask).await {
         Assisted::Ready(feedback) => Card {
@@ -225,38 +239,100 @@ pub async fn feedback_for(
             )],
         },
         Assisted::AtRisk { risk, guidance } => {
-            guide(ctx, data, asker, about, &settings, risk, &guidance)
+            guide(ctx, data, asker, about, &ready.settings, risk, &guidance)
         }
         Assisted::Declined(reason) => Card::text(reason),
     }
 }
 
+/// What an ask needs before the model: the guild's settings, the thread's
+/// earlier turns and the gate's verdict, the ask as work in flight.
+struct Ready {
+    settings: GuildSettings,
+    region: String,
+    history: Vec<Turn>,
+    risk: Risk,
+    _working: InFlightGuard,
+}
+
+/// Checks the message an ask is about and reads it as the pipeline
+/// would; or the card that ends the ask here. The gate comes before the
+/// rate limit and shutdown: a member at risk always brings guidance and
+/// the moderators' alert, never a model call.
+async fn prepare(
+    ctx: &serenity::Context,
+    data: &Data,
+    asker: &Asker<'_>,
+    about: About<'_>,
+) -> Result<Ready, Card> {
+    let parent = match about {
+        About::Message(target) => refuse_target(ctx, data, asker, target).await?,
+        About::Pasted(_) => None,
+    };
+    let settings = guild_settings(data, Some(asker.guild)).await;
+    let region = helpline_region(data, &settings);
+    let history = match (about, parent) {
+        (About::Message(target), Some(parent)) => thread_history(ctx, target, parent).await,
+        _ => Vec::new(),
+    };
+    let risk = data
+        .pipeline
+        .member_risk(about.text(), &history, None)
+        .await;
+    if risk.tier.shows_helplines() {
+        let guidance = supporter_guidance(&region);
+        return Err(guide(ctx, data, asker, about, &settings, risk, &guidance));
+    }
+    let working = data
+        .in_flight
+        .enter()
+        .ok_or_else(|| Card::text(RESTARTING))?;
+    if !data.limiter.allow(asker.member.user.id.get()) {
+        return Err(Card::text(SLOW_DOWN));
+    }
+    Ok(Ready {
+        settings,
+        region,
+        history,
+        risk,
+        _working: working,
+    })
+}
+
 /// Whether the assist may act on `target`: a member's message, in a
-/// channel where drafts are on, from a member who has not opted out.
+/// channel where drafts are on (not a thread paused after a crisis), from
+/// a member who has not opted out. Gives the support thread's parent
+/// channel when the message is in one.
 async fn refuse_target(
     ctx: &serenity::Context,
     data: &Data,
     asker: &Asker<'_>,
     target: &Message,
-) -> Option<Card> {
+) -> Result<Option<ChannelId>, Card> {
     if target.author.bot || target.webhook_id.is_some() {
-        return Some(Card::text(NOT_A_MEMBER));
+        return Err(Card::text(NOT_A_MEMBER));
     }
-    let drafts = support_mode(ctx, data, asker.guild, target.channel_id)
-        .await
-        .is_some_and(|(mode, _)| mode.drafts());
-    if !drafts {
-        return Some(Card::text(DRAFTS_OFF));
+    let channel = target.channel_id;
+    let parent = match support_mode(ctx, data, asker.guild, channel).await {
+        Ok(Some((mode, parent))) if mode.drafts() => parent,
+        Ok(_) => return Err(Card::text(DRAFTS_OFF)),
+        Err(error) => {
+            tracing::error!(%error, "could not read a channel's mode for a supporter assist");
+            return Err(Card::text(MODE_UNREADABLE));
+        }
+    };
+    if parent.is_some() && thread_is_paused(data, channel).await {
+        return Err(Card::text(PAUSED));
     }
     let key = data
         .pipeline
         .user_key(&Person::Discord(target.author.id.get()));
     match data.pipeline.store().is_opted_out(&key).await {
-        Ok(false) => None,
-        Ok(true) => Some(Card::text(OPTED_OUT)),
+        Ok(false) => Ok(parent),
+        Ok(true) => Err(Card::text(OPTED_OUT)),
         Err(error) => {
             tracing::error!(%error, "could not read an opt-out for a supporter assist");
-            Some(Card::text(CONSENT_UNREADABLE))
+            Err(Card::text(CONSENT_UNREADABLE))
         }
     }
 }
@@ -280,7 +356,13 @@ async fn answered_message(ctx: &serenity::Context, own: &Message) -> Option<Mess
         .find(|m| m.author.id != own.author.id && !m.author.bot && !m.content.trim().is_empty())
 }
 
-/// At risk: the supporter's guidance, and the moderators' alert.
+/// Snowflakes fit in 63 bits: this bit keeps the cooldown of pasted asks
+/// (keyed by the supporter, as no member is known) apart from the
+/// supporter's own messages.
+const PASTED_KEY_BIT: u64 = 1 << 63;
+
+/// At risk: the supporter's guidance, and the moderators' alert (sent even
+/// while shutting down, as for the member's own crisis).
 fn guide(
     ctx: &serenity::Context,
     data: &Data,
@@ -290,59 +372,36 @@ fn guide(
     risk: Risk,
     guidance: &str,
 ) -> Card {
-    let (message_id, author, text) = match about {
+    let (channel_id, message_id, author) = match about {
         About::Message(message) => (
+            message.channel_id,
             Some(message.id),
             message.author.id.get(),
-            message.content.as_str(),
         ),
-        // No member to name: the cooldown counts the supporter's asks.
-        About::Pasted => (None, asker.member.user.id.get(), ""),
+        About::Pasted(_) => (
+            asker.channel,
+            None,
+            asker.member.user.id.get() | PASTED_KEY_BIT,
+        ),
     };
     let incoming = Incoming {
         source: Source::Channel,
         guild_id: Some(asker.guild),
-        channel_id: asker.channel,
+        channel_id,
         message_id,
         author,
         therapy: None,
-        text,
+        text: about.text(),
         history: &[],
         risk,
         handled: Handled::SupporterGuided,
     };
-    let note = if settings.alert_channel_id.is_some() {
-        match data.in_flight.enter() {
-            Some(working) => {
-                alert_moderators(data, &ctx.http, &incoming, settings, &risk, &working);
-                ALERTED
-            }
-            None => NOT_ALERTED,
-        }
-    } else {
-        NOT_ALERTED
-    };
-    Card::text(&guidance_card(guidance, note))
-}
-
-/// The ask as work in flight, within the supporter's rate limit; or the
-/// card that says why not.
-fn begin(data: &Data, asker: &Asker<'_>) -> Result<InFlightGuard, Card> {
-    let working = data
-        .in_flight
-        .enter()
-        .ok_or_else(|| Card::text(RESTARTING))?;
-    if !data.limiter.allow(asker.member.user.id.get()) {
-        return Err(Card::text(SLOW_DOWN));
-    }
-    Ok(working)
-}
-
-fn region(data: &Data, settings: &GuildSettings) -> String {
-    settings
-        .helpline_region
-        .clone()
-        .unwrap_or_else(|| data.config.helpline_region.clone())
+    let working = data.in_flight.enter_urgent();
+    let told = alert_moderators(data, &ctx.http, &incoming, settings, &risk, &working);
+    Card::text(&guidance_card(
+        guidance,
+        if told { ALERTED } else { NOT_ALERTED },
+    ))
 }
 
 fn therapy_for(data: &Data, settings: &GuildSettings, chosen: Option<Therapy>) -> Therapy {

@@ -88,7 +88,8 @@ async fn feedback(
                     };
                     let therapy = therapy.map(Into::into);
                     let serenity = ctx.serenity_context();
-                    feedback_for(serenity, ctx.data(), &asker, About::Pasted, texts, therapy).await
+                    let about = About::Pasted(&message);
+                    feedback_for(serenity, ctx.data(), &asker, about, texts, therapy).await
                 }
             }
         }

@@ -8,6 +8,7 @@ use super::sql::{known, known_or_null, parse_therapy};
 use super::time::now;
 use crate::chain::{Strategy, Therapy};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// What a card offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -170,7 +171,9 @@ impl Store {
         if let Some(since) = &scope.since {
             query = query.bind(since.clone());
         }
-        let mut summaries: Vec<(AssistKind, Therapy, Option<Strategy>, AssistSummary)> = Vec::new();
+        // Keyed in the order of the result: kind, therapy, strategy (an
+        // unknown one last, as in `summarize`).
+        let mut summaries = BTreeMap::new();
         for row in query.fetch_all(&self.pool).await? {
             let kind = known("assist_verdicts.kind", &row.kind, AssistKind::parse)?;
             let therapy = known("assist_verdicts.therapy", &row.therapy, parse_therapy)?;
@@ -184,17 +187,9 @@ impl Store {
                 &row.verdict,
                 AssistVerdict::parse,
             )?;
-            let at = match summaries
-                .iter()
-                .position(|(k, t, s, _)| (*k, *t, *s) == (kind, therapy, strategy))
-            {
-                Some(at) => at,
-                None => {
-                    summaries.push((kind, therapy, strategy, empty(kind, therapy, strategy)));
-                    summaries.len() - 1
-                }
-            };
-            let summary = &mut summaries[at].3;
+            let summary = summaries
+                .entry((kind as u8, therapy, strategy.is_none(), strategy))
+                .or_insert_with(|| empty(kind, therapy, strategy));
             let count = row.count as u64;
             match verdict {
                 AssistVerdict::Used => summary.used += count,
@@ -202,8 +197,7 @@ impl Store {
                 AssistVerdict::NotHelpful => summary.not_helpful += count,
             }
         }
-        summaries.sort_by_key(|(kind, therapy, strategy, _)| (*kind as u8, *therapy, *strategy));
-        Ok(summaries.into_iter().map(|(.., s)| s).collect())
+        Ok(summaries.into_values().collect())
     }
 }
 

@@ -136,44 +136,63 @@ fn replies_embed(summaries: &[TherapySummary]) -> CreateEmbed {
     embed
 }
 
-/// Suggestion acceptance: one field per kind (draft, feedback), one line
-/// per therapy and strategy (at most 20 short lines, inside 1,024 characters).
+/// Discord's cap on one field's value.
+const FIELD_VALUE_CHARS: usize = 1_024;
+
+/// Suggestion acceptance: per kind (draft, feedback), one line per therapy
+/// and strategy. A kind's twenty lines can pass one field's cap, so they
+/// go on in a second field rather than being dropped.
 fn assist_embed(rows: &[AssistSummary]) -> CreateEmbed {
     let mut embed = CreateEmbed::new().title("Supporters' verdicts on suggestions");
     for kind in AssistKind::ALL {
-        let lines: Vec<String> = rows
-            .iter()
-            .filter(|row| row.kind == kind.as_str())
-            .map(|row| {
-                format!(
-                    "{} · {}: {:.0}% used ({} used, {} edited, {} not helpful)",
-                    moderator_text(&row.therapy),
-                    moderator_text(&row.strategy),
-                    100.0 * row.acceptance(),
-                    row.used,
-                    row.used_with_edits,
-                    row.not_helpful
-                )
-            })
-            .collect();
-        if lines.is_empty() {
-            continue;
-        }
         let name = match kind {
             AssistKind::Draft => "Drafts",
             AssistKind::Feedback => "Feedback on supporters' replies",
         };
-        let mut value = String::new();
-        for line in lines {
-            if value.chars().count() + line.chars().count() + 1 > 1_024 {
-                break;
-            }
-            value.push_str(&line);
-            value.push('\n');
+        let lines = rows
+            .iter()
+            .filter(|row| row.kind == kind.as_str())
+            .map(acceptance_line);
+        for (part, value) in packed(lines).into_iter().enumerate() {
+            let name = if part == 0 {
+                name.to_string()
+            } else {
+                format!("{name} (continued)")
+            };
+            embed = embed.field(name, value, false);
         }
-        embed = embed.field(name, value, false);
     }
     embed
+}
+
+fn acceptance_line(row: &AssistSummary) -> String {
+    format!(
+        "{} · {}: {:.0}% used ({} used, {} edited, {} not helpful)",
+        moderator_text(&row.therapy),
+        moderator_text(&row.strategy),
+        100.0 * row.acceptance(),
+        row.used,
+        row.used_with_edits,
+        row.not_helpful
+    )
+}
+
+/// The lines as field values, each within Discord's cap (a line alone is
+/// far shorter).
+fn packed(lines: impl Iterator<Item = String>) -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for line in lines {
+        match values.last_mut() {
+            Some(value)
+                if value.chars().count() + 1 + line.chars().count() <= FIELD_VALUE_CHARS =>
+            {
+                value.push('\n');
+                value.push_str(&line);
+            }
+            _ => values.push(line),
+        }
+    }
+    values
 }
 
 /// Let the companion reply again in a support thread paused after a crisis.
@@ -198,4 +217,78 @@ async fn clear(
     };
     ctx.say(text).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{Strategy, Therapy};
+    use crate::store::Outcome;
+
+    /// Every text of an embed, as Discord counts them towards 6,000.
+    fn texts(embed: &CreateEmbed) -> Vec<String> {
+        let json = serde_json::to_value(embed).unwrap();
+        let mut texts = vec![json["title"].as_str().unwrap_or_default().to_string()];
+        for field in json["fields"].as_array().into_iter().flatten() {
+            for key in ["name", "value"] {
+                texts.push(field[key].as_str().unwrap().to_string());
+            }
+        }
+        texts
+    }
+
+    #[test]
+    fn busy_stats_keep_every_line_within_discords_limits() {
+        let big = 999_999;
+        let strategies: Vec<&str> = Strategy::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .chain(["unknown"])
+            .collect();
+        let mut assist = Vec::new();
+        for kind in AssistKind::ALL {
+            for therapy in Therapy::ALL {
+                for strategy in &strategies {
+                    assist.push(AssistSummary {
+                        kind: kind.as_str().into(),
+                        therapy: therapy.as_str().into(),
+                        strategy: strategy.to_string(),
+                        used: big,
+                        used_with_edits: big,
+                        not_helpful: big,
+                    });
+                }
+            }
+        }
+        let counts = |labels: &[&str]| labels.iter().map(|l| (l.to_string(), big)).collect();
+        let outcomes: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+        let replies: Vec<TherapySummary> = Therapy::ALL
+            .iter()
+            .map(|t| TherapySummary {
+                therapy: t.as_str().into(),
+                total: big,
+                strategies: counts(&strategies),
+                outcomes: counts(&outcomes),
+                verdicts: counts(&["ok", "concern"]),
+            })
+            .collect();
+
+        let assist_texts = texts(&assist_embed(&assist));
+        let all: Vec<String> = texts(&replies_embed(&replies))
+            .into_iter()
+            .chain(assist_texts.iter().cloned())
+            .collect();
+        assert!(all.iter().all(|t| t.chars().count() <= FIELD_VALUE_CHARS));
+        let total: usize = all.iter().map(|t| t.chars().count()).sum();
+        assert!(total <= 6_000, "{total} characters");
+        let lines = assist_texts
+            .iter()
+            .filter(|t| t.contains("% used"))
+            .map(|t| t.lines().count());
+        assert_eq!(lines.sum::<usize>(), assist.len());
+        assert!(
+            assist_texts.contains(&"Drafts (continued)".to_string()),
+            "{assist_texts:?}"
+        );
+    }
 }

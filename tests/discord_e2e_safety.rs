@@ -335,8 +335,9 @@ async fn channel_add() {
     let answered = bot.say(&alice(), SPARE, "Hello, new channel.").await;
     bot.message_in(answered, REPLY).await;
     assert!(bot.calls_in(SPARE_2).is_empty() && bot.calls_in(ignored).is_empty());
-    let channels = bot.store.support_channels(GUILD).await.unwrap();
-    assert_eq!(channels, [SUPPORT, SPARE]);
+    let channels = bot.store.support_channel_modes(GUILD).await.unwrap();
+    let ids: Vec<u64> = channels.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, [SUPPORT, SPARE]);
     bot.finish().await;
 }
 

@@ -149,28 +149,13 @@ impl Store {
         &self,
         scope: &SummaryScope,
     ) -> Result<Vec<AssistSummary>, StoreError> {
-        let mut filter = vec!["TRUE".to_string()];
-        let mut next = 1;
-        if scope.guild_id.is_some() {
-            filter.push(format!("guild_id = ${next}"));
-            next += 1;
-        }
-        if scope.since.is_some() {
-            filter.push(format!("created_at >= ${next}"));
-        }
-        // Only the constant filters above are spliced in.
+        // Only the scope's constant filter is spliced in.
         let sql = format!(
             "SELECT kind, therapy, strategy, verdict, COUNT(*) AS count FROM {TABLE}
              WHERE {} GROUP BY kind, therapy, strategy, verdict",
-            filter.join(" AND ")
+            scope.filter("")
         );
-        let mut query = sqlx::query_as::<_, StoredCount>(sqlx::AssertSqlSafe(sql));
-        if let Some(guild_id) = scope.guild_id {
-            query = query.bind(guild_id as i64);
-        }
-        if let Some(since) = &scope.since {
-            query = query.bind(since.clone());
-        }
+        let query = scope.bind(sqlx::query_as::<_, StoredCount>(sqlx::AssertSqlSafe(sql)));
         // Keyed in the order of the result: kind, therapy, strategy (an
         // unknown one last, as in `summarize`).
         let mut summaries = BTreeMap::new();

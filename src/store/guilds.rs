@@ -142,32 +142,6 @@ impl Store {
         Ok(())
     }
 
-    #[tracing::instrument(skip_all)]
-    pub async fn support_channels(&self, guild_id: u64) -> Result<Vec<u64>, StoreError> {
-        let channels: Vec<i64> = sqlx::query_scalar(
-            "SELECT channel_id FROM support_channels WHERE guild_id = $1 ORDER BY added_at",
-        )
-        .bind(guild_id as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(channels.into_iter().map(|c| c as u64).collect())
-    }
-
-    #[tracing::instrument(skip_all)]
-    pub async fn is_support_channel(
-        &self,
-        guild_id: u64,
-        channel_id: u64,
-    ) -> Result<bool, StoreError> {
-        let found =
-            sqlx::query("SELECT 1 FROM support_channels WHERE guild_id = $1 AND channel_id = $2")
-                .bind(guild_id as i64)
-                .bind(channel_id as i64)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(found.is_some())
-    }
-
     /// How `channel_id` is answered; `None` when it is no support channel.
     #[tracing::instrument(skip_all)]
     pub async fn support_channel_mode(

@@ -112,18 +112,7 @@ impl Store {
 /// filter for exactly the scope given: an `?1 IS NULL OR` filter would
 /// keep SQLite from using the per-guild index.
 fn summary_queries(scope: &SummaryScope) -> [String; 3] {
-    let mut filter = vec!["TRUE"];
-    if scope.guild_id.is_some() {
-        filter.push("i.guild_id = $1");
-    }
-    if scope.since.is_some() {
-        filter.push(if scope.guild_id.is_some() {
-            "i.created_at >= $2"
-        } else {
-            "i.created_at >= $1"
-        });
-    }
-    let filter = filter.join(" AND ");
+    let filter = scope.filter("i.");
     [
         format!(
             "SELECT i.therapy, COALESCE(i.strategy, 'unknown'), COUNT(*) FROM interactions i
@@ -165,17 +154,42 @@ fn add_counts(
     Ok(())
 }
 
-/// A summary query with the scope's values bound, in the filter's order.
+/// A summary query with the scope's values bound.
 fn bind_scope(sql: String, scope: &SummaryScope) -> QueryAs<'static, Any, Count, AnyArguments> {
-    // Only the constant filters of `summary_queries` are spliced in.
-    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-    if let Some(guild_id) = scope.guild_id {
-        query = query.bind(guild_id as i64);
+    // Only the constant filters of `SummaryScope::filter` are spliced in.
+    scope.bind(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
+}
+
+impl SummaryScope {
+    /// The SQL condition for exactly this scope, on columns `{prefix}guild_id`
+    /// and `{prefix}created_at` (an `$1 IS NULL OR` filter would keep SQLite
+    /// from using the per-guild index). Bind its values with [`Self::bind`].
+    pub(super) fn filter(&self, prefix: &str) -> String {
+        let mut filter = vec!["TRUE".to_string()];
+        let mut next = 1;
+        if self.guild_id.is_some() {
+            filter.push(format!("{prefix}guild_id = ${next}"));
+            next += 1;
+        }
+        if self.since.is_some() {
+            filter.push(format!("{prefix}created_at >= ${next}"));
+        }
+        filter.join(" AND ")
     }
-    if let Some(since) = &scope.since {
-        query = query.bind(since.clone());
+
+    /// The values of [`Self::filter`], in its order.
+    pub(super) fn bind<'q, O>(
+        &self,
+        mut query: QueryAs<'q, Any, O, AnyArguments>,
+    ) -> QueryAs<'q, Any, O, AnyArguments> {
+        if let Some(guild_id) = self.guild_id {
+            query = query.bind(guild_id as i64);
+        }
+        if let Some(since) = &self.since {
+            query = query.bind(since.clone());
+        }
+        query
     }
-    query
 }
 
 fn slot<'a>(summaries: &'a mut Vec<TherapySummary>, therapy: &str) -> &'a mut TherapySummary {
@@ -199,13 +213,7 @@ mod tests {
     /// SQLite's plan of a summary query, one line per step.
     async fn plan(store: &Store, sql: String, scope: &SummaryScope) -> Vec<String> {
         let explain = format!("EXPLAIN QUERY PLAN {sql}");
-        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(explain));
-        if let Some(guild_id) = scope.guild_id {
-            query = query.bind(guild_id as i64);
-        }
-        if let Some(since) = &scope.since {
-            query = query.bind(since.clone());
-        }
+        let query = scope.bind(sqlx::query_as(sqlx::AssertSqlSafe(explain)));
         let steps: Vec<(i64, i64, i64, String)> = query.fetch_all(store.pool()).await.unwrap();
         steps.into_iter().map(|(_, _, _, detail)| detail).collect()
     }

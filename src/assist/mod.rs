@@ -197,7 +197,7 @@ async fn feedback_inner(pipeline: &Pipeline, ask: &FeedbackAsk<'_>) -> Assisted<
     if own.is_empty() {
         return Assisted::Declined(EMPTY_DRAFT);
     }
-    let draft_at_risk = pipeline.gate().assess(&own).await.tier == Tier::Crisis;
+    let draft_at_risk = pipeline.gate().assess_other(&[&own]).await[0].tier == Tier::Crisis;
     let (message, _) = truncate_chars(message, MAX_INPUT_CHARS);
     let (own, _) = truncate_chars(&own, MAX_INPUT_CHARS);
     let messages = feedback_messages(ask.therapy, message, own);
@@ -305,7 +305,7 @@ async fn passes(pipeline: &Pipeline, messages: &[ChatMessage], texts: &[&str]) -
         tracing::warn!("assist output reproduced its prompt; withheld");
         return false;
     }
-    let risks = pipeline.gate().assess_many(texts).await;
+    let risks = pipeline.gate().assess_other(texts).await;
     let safe = risks.iter().all(|risk| risk.tier < Tier::Crisis);
     if !safe {
         tracing::warn!("assist output read as crisis talk; withheld");

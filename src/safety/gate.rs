@@ -41,6 +41,13 @@ impl Gate {
         verdicts
     }
 
+    /// Verdicts on texts that are no member's message (what the model
+    /// wrote, a supporter's draft): the same layers, left out of the
+    /// metrics, which count members' messages.
+    pub async fn assess_other(&self, texts: &[&str]) -> Vec<Risk> {
+        self.verdicts(texts).await
+    }
+
     /// Texts the patterns already call a crisis skip the classifier:
     /// nothing can rank above them, and the model is the costly part.
     async fn verdicts(&self, texts: &[&str]) -> Vec<Risk> {

@@ -124,20 +124,18 @@ pub async fn draft(pipeline: &Pipeline, ask: &DraftAsk<'_>) -> Assisted<Draft> {
 }
 
 async fn draft_inner(pipeline: &Pipeline, ask: &DraftAsk<'_>) -> Assisted<Draft> {
-    let message = ask.message.trim();
-    if message.is_empty() {
-        return Assisted::Declined(EMPTY_MESSAGE);
-    }
-    let member = Member {
-        message,
-        history: ask.history,
-        risk: ask.risk,
-        helpline_region: ask.helpline_region,
+    let read = Member::read(
+        pipeline,
+        ask.message,
+        ask.history,
+        ask.risk,
+        ask.helpline_region,
+    );
+    let member = match read.await {
+        Ok(member) => member,
+        Err(answer) => return answer,
     };
-    if let Some(at_risk) = member.at_risk(pipeline).await {
-        return at_risk;
-    }
-    let (message, _) = truncate_chars(message, MAX_INPUT_CHARS);
+    let (message, _) = truncate_chars(member.message, MAX_INPUT_CHARS);
     let messages = draft_messages(ask.therapy, ask.strategy, message);
     let format = draft_response_format(pipeline.llm().config().json_mode);
     let output = match member
@@ -178,27 +176,25 @@ pub async fn feedback(pipeline: &Pipeline, ask: &FeedbackAsk<'_>) -> Assisted<Fe
 }
 
 async fn feedback_inner(pipeline: &Pipeline, ask: &FeedbackAsk<'_>) -> Assisted<Feedback> {
-    let message = ask.message.trim();
-    if message.is_empty() {
-        return Assisted::Declined(EMPTY_MESSAGE);
-    }
     // The member first: a person at risk is not kept waiting on the draft.
-    let member = Member {
-        message,
-        history: ask.history,
-        risk: ask.risk,
-        helpline_region: ask.helpline_region,
+    let read = Member::read(
+        pipeline,
+        ask.message,
+        ask.history,
+        ask.risk,
+        ask.helpline_region,
+    );
+    let member = match read.await {
+        Ok(member) => member,
+        Err(answer) => return answer,
     };
-    if let Some(at_risk) = member.at_risk(pipeline).await {
-        return at_risk;
-    }
     // Pings and links go before the model or the diff ever see the draft.
     let own = sanitize_reply(ask.draft.trim());
     if own.is_empty() {
         return Assisted::Declined(EMPTY_DRAFT);
     }
     let draft_at_risk = pipeline.gate().assess_other(&[&own]).await[0].tier == Tier::Crisis;
-    let (message, _) = truncate_chars(message, MAX_INPUT_CHARS);
+    let (message, _) = truncate_chars(member.message, MAX_INPUT_CHARS);
     let (own, _) = truncate_chars(&own, MAX_INPUT_CHARS);
     let messages = feedback_messages(ask.therapy, message, own);
     let format = feedback_response_format(pipeline.llm().config().json_mode);
@@ -253,19 +249,34 @@ fn judge_edit(own: &str, edited: &str) -> Edit {
 /// The member's message an ask is about, as the gate reads it.
 struct Member<'a> {
     message: &'a str,
-    history: &'a [Turn],
-    risk: Option<Risk>,
     helpline_region: &'a str,
 }
 
-impl Member<'_> {
-    /// At `concern` or above (the gate, or an answer to the bot's check-in):
-    /// the supporter's guidance instead of any model call.
-    async fn at_risk<T>(&self, pipeline: &Pipeline) -> Option<Assisted<T>> {
-        let risk = pipeline
-            .member_risk(self.message, self.history, self.risk)
-            .await;
-        self.guidance(risk)
+impl<'a> Member<'a> {
+    /// The member's message, read before anything else: an empty one, or
+    /// one at `concern` or above (the gate, or an answer to the bot's
+    /// check-in), ends the ask here, the latter with the supporter's
+    /// guidance instead of any model call.
+    async fn read<T>(
+        pipeline: &Pipeline,
+        message: &'a str,
+        history: &'a [Turn],
+        known: Option<Risk>,
+        helpline_region: &'a str,
+    ) -> Result<Member<'a>, Assisted<T>> {
+        let message = message.trim();
+        if message.is_empty() {
+            return Err(Assisted::Declined(EMPTY_MESSAGE));
+        }
+        let member = Member {
+            message,
+            helpline_region,
+        };
+        let risk = pipeline.member_risk(message, history, known).await;
+        match member.guidance(risk) {
+            Some(at_risk) => Err(at_risk),
+            None => Ok(member),
+        }
     }
 
     fn guidance<T>(&self, risk: Risk) -> Option<Assisted<T>> {

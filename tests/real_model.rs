@@ -135,10 +135,8 @@ fn eval_on_five_items_writes_a_complete_report() {
 fn assist_draft_and_feedback_give_valid_cards() {
     let dir = tempfile::tempdir().unwrap();
     let message = "I failed my exam and I feel like such a disappointment to my parents";
-    let draft = json_of(coe(
-        dir.path(),
-        &["assist", "draft", "--json", "--therapy", "cbt", message],
-    ));
+    let draft_args = ["assist", "draft", "--therapy", "cbt", message];
+    let draft = json_of(coe(dir.path(), &[&draft_args[..], &["--json"]].concat()));
     println!("draft: {draft}");
     assert_eq!(draft["status"], "ready", "{draft}");
     assert_eq!(draft["therapy"], "cbt");
@@ -147,18 +145,17 @@ fn assist_draft_and_feedback_give_valid_cards() {
     assert!(Strategy::parse_label(strategy).is_some(), "{strategy}");
 
     let own = "That sounds really hard. Exams are not everything.";
-    let args = [
+    let feedback_args = [
         "assist",
         "feedback",
         "--therapy",
         "pct",
         "--message",
         message,
+        "--draft",
+        own,
     ];
-    let feedback = json_of(coe(
-        dir.path(),
-        &[&args[..], &["--draft", own, "--json"]].concat(),
-    ));
+    let feedback = json_of(coe(dir.path(), &[&feedback_args[..], &["--json"]].concat()));
     println!("feedback: {feedback}");
     assert_eq!(feedback["status"], "ready", "{feedback}");
     for used in feedback["strategies_used"].as_array().unwrap() {
@@ -182,20 +179,8 @@ fn assist_draft_and_feedback_give_valid_cards() {
     );
 
     // The cards as a supporter reads them (shown with --nocapture).
-    for args in [
-        vec!["assist", "draft", "--therapy", "cbt", message],
-        vec![
-            "assist",
-            "feedback",
-            "--therapy",
-            "pct",
-            "--message",
-            message,
-            "--draft",
-            own,
-        ],
-    ] {
-        let out = coe(dir.path(), &args);
+    for args in [&draft_args[..], &feedback_args[..]] {
+        let out = coe(dir.path(), args);
         assert!(out.status.success());
         println!("{}\n{}", args[1], String::from_utf8_lossy(&out.stdout));
     }

@@ -33,14 +33,11 @@ pub const UNREADABLE: &str =
     "The model's answer came back garbled this time, so I left it out. Please try again.";
 pub const UNSAFE_OUTPUT: &str = "I didn't like what the model wrote this time, so I left it out. Please try again, or answer in your own words.";
 
-/// What a supporter asks a draft for.
+/// The member's message an ask is about, with what the gate needs to
+/// read it as the reply pipeline does.
 #[derive(Debug, Clone, Copy)]
-pub struct DraftAsk<'a> {
-    pub therapy: Therapy,
-    /// The strategy asked for; `None` lets the model choose.
-    pub strategy: Option<Strategy>,
-    /// The member's message.
-    pub message: &'a str,
+pub struct MemberMessage<'a> {
+    pub text: &'a str,
     /// Earlier turns of the member's conversation (a support thread).
     pub history: &'a [Turn],
     /// The gate's verdict when the front door already asked for it.
@@ -48,15 +45,21 @@ pub struct DraftAsk<'a> {
     pub helpline_region: &'a str,
 }
 
+/// What a supporter asks a draft for.
+#[derive(Debug, Clone, Copy)]
+pub struct DraftAsk<'a> {
+    pub therapy: Therapy,
+    /// The strategy asked for; `None` lets the model choose.
+    pub strategy: Option<Strategy>,
+    pub member: MemberMessage<'a>,
+}
+
 /// What a supporter asks feedback on: their draft, and the message it answers.
 #[derive(Debug, Clone, Copy)]
 pub struct FeedbackAsk<'a> {
     pub therapy: Therapy,
-    pub message: &'a str,
+    pub member: MemberMessage<'a>,
     pub draft: &'a str,
-    pub history: &'a [Turn],
-    pub risk: Option<Risk>,
-    pub helpline_region: &'a str,
 }
 
 /// The answer to an ask.
@@ -124,18 +127,12 @@ pub async fn draft(pipeline: &Pipeline, ask: &DraftAsk<'_>) -> Assisted<Draft> {
 }
 
 async fn draft_inner(pipeline: &Pipeline, ask: &DraftAsk<'_>) -> Assisted<Draft> {
-    let read = Member::read(
-        pipeline,
-        ask.message,
-        ask.history,
-        ask.risk,
-        ask.helpline_region,
-    );
-    let member = match read.await {
-        Ok(member) => member,
+    let member = &ask.member;
+    let text = match member.read(pipeline).await {
+        Ok(text) => text,
         Err(answer) => return answer,
     };
-    let (message, _) = truncate_chars(member.message, MAX_INPUT_CHARS);
+    let (message, _) = truncate_chars(text, MAX_INPUT_CHARS);
     let messages = draft_messages(ask.therapy, ask.strategy, message);
     let format = draft_response_format(pipeline.llm().config().json_mode);
     let output = match member
@@ -153,7 +150,8 @@ async fn draft_inner(pipeline: &Pipeline, ask: &DraftAsk<'_>) -> Assisted<Draft>
         .chain(reasoning.iter().map(String::as_str))
         .chain(aim.as_deref())
         .collect();
-    if text.is_empty() || !passes(pipeline, &messages, &shown).await {
+    let risks = pipeline.gate().assess_other(&shown).await;
+    if text.is_empty() || may_show(&messages, &shown, &risks).contains(&false) {
         return Assisted::Declined(UNSAFE_OUTPUT);
     }
     Assisted::Ready(Draft {
@@ -177,15 +175,9 @@ pub async fn feedback(pipeline: &Pipeline, ask: &FeedbackAsk<'_>) -> Assisted<Fe
 
 async fn feedback_inner(pipeline: &Pipeline, ask: &FeedbackAsk<'_>) -> Assisted<Feedback> {
     // The member first: a person at risk is not kept waiting on the draft.
-    let read = Member::read(
-        pipeline,
-        ask.message,
-        ask.history,
-        ask.risk,
-        ask.helpline_region,
-    );
-    let member = match read.await {
-        Ok(member) => member,
+    let member = &ask.member;
+    let text = match member.read(pipeline).await {
+        Ok(text) => text,
         Err(answer) => return answer,
     };
     // Pings and links go before the model or the diff ever see the draft.
@@ -193,8 +185,7 @@ async fn feedback_inner(pipeline: &Pipeline, ask: &FeedbackAsk<'_>) -> Assisted<
     if own.is_empty() {
         return Assisted::Declined(EMPTY_DRAFT);
     }
-    let draft_at_risk = pipeline.gate().assess_other(&[&own]).await[0].tier == Tier::Crisis;
-    let (message, _) = truncate_chars(member.message, MAX_INPUT_CHARS);
+    let (message, _) = truncate_chars(text, MAX_INPUT_CHARS);
     let (own, _) = truncate_chars(&own, MAX_INPUT_CHARS);
     let messages = feedback_messages(ask.therapy, message, own);
     let format = feedback_response_format(pipeline.llm().config().json_mode);
@@ -205,17 +196,25 @@ async fn feedback_inner(pipeline: &Pipeline, ask: &FeedbackAsk<'_>) -> Assisted<
         Ok(output) => output,
         Err(answer) => return answer,
     };
-    let mut suggestions = Vec::new();
-    for suggestion in sanitize_all(&output.suggestions) {
-        if passes(pipeline, &messages, &[&suggestion]).await {
-            suggestions.push(suggestion);
-        }
-    }
-    let edit = match output.edited.as_deref().map(sanitize_reply) {
+    let mut suggestions = sanitize_all(&output.suggestions);
+    let edited = output.edited.as_deref().map(sanitize_reply);
+    // One screening for all: the supporter's draft, each suggestion, the edit.
+    let texts: Vec<&str> = [own]
+        .into_iter()
+        .chain(suggestions.iter().map(String::as_str))
+        .chain(edited.as_deref())
+        .collect();
+    let risks = pipeline.gate().assess_other(&texts).await;
+    let draft_at_risk = risks[0].tier == Tier::Crisis;
+    let safe = may_show(&messages, &texts[1..], &risks[1..]);
+    let edit_safe = edited.is_none() || safe.last() == Some(&true);
+    let mut safe = safe.into_iter();
+    suggestions.retain(|_| safe.next().unwrap_or(false));
+    let edit = match edited {
         _ if draft_at_risk => Edit::DraftAtRisk,
         None => Edit::Unchanged,
         Some(edited) if edited.is_empty() => Edit::Unchanged,
-        Some(edited) if !passes(pipeline, &messages, &[&edited]).await => Edit::Withheld,
+        Some(_) if !edit_safe => Edit::Withheld,
         Some(edited) => judge_edit(own, &edited),
     };
     if suggestions.is_empty()
@@ -246,36 +245,20 @@ fn judge_edit(own: &str, edited: &str) -> Edit {
     }
 }
 
-/// The member's message an ask is about, as the gate reads it.
-struct Member<'a> {
-    message: &'a str,
-    helpline_region: &'a str,
-}
-
-impl<'a> Member<'a> {
-    /// The member's message, read before anything else: an empty one, or
-    /// one at `concern` or above (the gate, or an answer to the bot's
-    /// check-in), ends the ask here, the latter with the supporter's
+impl<'a> MemberMessage<'a> {
+    /// The member's message (trimmed), read before anything else: an empty
+    /// one, or one at `concern` or above (the gate, or an answer to the
+    /// bot's check-in), ends the ask here, the latter with the supporter's
     /// guidance instead of any model call.
-    async fn read<T>(
-        pipeline: &Pipeline,
-        message: &'a str,
-        history: &'a [Turn],
-        known: Option<Risk>,
-        helpline_region: &'a str,
-    ) -> Result<Member<'a>, Assisted<T>> {
-        let message = message.trim();
-        if message.is_empty() {
+    async fn read<T>(&self, pipeline: &Pipeline) -> Result<&'a str, Assisted<T>> {
+        let text = self.text.trim();
+        if text.is_empty() {
             return Err(Assisted::Declined(EMPTY_MESSAGE));
         }
-        let member = Member {
-            message,
-            helpline_region,
-        };
-        let risk = pipeline.member_risk(message, history, known).await;
-        match member.guidance(risk) {
+        let risk = pipeline.member_risk(text, self.history, self.risk).await;
+        match self.guidance(risk) {
             Some(at_risk) => Err(at_risk),
-            None => Ok(member),
+            None => Ok(text),
         }
     }
 
@@ -299,7 +282,7 @@ impl<'a> Member<'a> {
         let llm = pipeline.llm();
         let call = call(llm);
         let (screened, run) = tokio::join!(
-            pipeline.screen(call, self.message),
+            pipeline.screen(call, self.text),
             run_task(llm, call, messages, format.as_ref(), parse)
         );
         if let Some(at_risk) = self.guidance(screened) {
@@ -309,19 +292,19 @@ impl<'a> Member<'a> {
     }
 }
 
-/// Whether model texts may be shown: no crisis talk, no prompt echo.
-async fn passes(pipeline: &Pipeline, messages: &[ChatMessage], texts: &[&str]) -> bool {
+/// Per model text, whether it may be shown: no prompt echo, and no crisis
+/// talk by the gate's verdicts `risks` (one per text).
+fn may_show(messages: &[ChatMessage], texts: &[&str], risks: &[Risk]) -> Vec<bool> {
     let system = &messages[0].content;
-    if texts.iter().any(|text| leaks_prompt(text, system)) {
-        tracing::warn!("assist output reproduced its prompt; withheld");
-        return false;
+    let verdicts: Vec<bool> = texts
+        .iter()
+        .zip(risks)
+        .map(|(text, risk)| !leaks_prompt(text, system) && risk.tier < Tier::Crisis)
+        .collect();
+    if verdicts.contains(&false) {
+        tracing::warn!("assist output echoed its prompt or read as crisis talk; withheld");
     }
-    let risks = pipeline.gate().assess_other(texts).await;
-    let safe = risks.iter().all(|risk| risk.tier < Tier::Crisis);
-    if !safe {
-        tracing::warn!("assist output read as crisis talk; withheld");
-    }
-    safe
+    verdicts
 }
 
 fn sanitize_all(texts: &[String]) -> Vec<String> {

@@ -3,7 +3,7 @@
 
 use crate::assist::card::{draft_card, feedback_card, guidance_card};
 use crate::assist::{
-    self, Assisted, Draft, DraftAsk, Edit, Feedback, FeedbackAsk, MODEL_UNAVAILABLE,
+    self, Assisted, Draft, DraftAsk, Edit, Feedback, FeedbackAsk, MemberMessage, MODEL_UNAVAILABLE,
 };
 use crate::chain::{Emotion, Strategy, Therapy};
 use crate::config::Config;
@@ -74,10 +74,7 @@ pub async fn run(
             let ask = DraftAsk {
                 therapy: args.therapy.unwrap_or(config.default_therapy),
                 strategy: args.strategy,
-                message: &message,
-                history: &[],
-                risk: None,
-                helpline_region: &region,
+                member: terminal_member(&message, &region),
             };
             let answer = assist::draft(&pipeline, &ask).await;
             show(&answer, args.json, draft_card, draft_json)
@@ -85,11 +82,8 @@ pub async fn run(
         AssistCommand::Feedback(args) => {
             let ask = FeedbackAsk {
                 therapy: args.therapy.unwrap_or(config.default_therapy),
-                message: &args.message,
+                member: terminal_member(&args.message, &region),
                 draft: &args.draft,
-                history: &[],
-                risk: None,
-                helpline_region: &region,
             };
             let answer = assist::feedback(&pipeline, &ask).await;
             show(&answer, args.json, feedback_card, feedback_json)
@@ -97,6 +91,16 @@ pub async fn run(
     };
     pipeline.store().close().await;
     printed
+}
+
+/// A message typed in the terminal: no conversation before it, not yet read by the gate.
+fn terminal_member<'a>(text: &'a str, helpline_region: &'a str) -> MemberMessage<'a> {
+    MemberMessage {
+        text,
+        history: &[],
+        risk: None,
+        helpline_region,
+    }
 }
 
 /// Prints the answer; no model is an error (so scripts notice), as in `chat`.

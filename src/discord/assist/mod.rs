@@ -16,7 +16,7 @@ use super::reply::{no_mentions, RESTARTING};
 use super::threads::{support_mode, thread_history};
 use super::Data;
 use crate::assist::card::{draft_card, feedback_card, guidance_card};
-use crate::assist::{self, Assisted, DraftAsk, FeedbackAsk};
+use crate::assist::{self, Assisted, DraftAsk, FeedbackAsk, MemberMessage};
 use crate::chain::{Strategy, Therapy, Turn};
 use crate::pipeline::Member as Person;
 use crate::safety::helplines::supporter_guidance;
@@ -130,10 +130,7 @@ pub async fn draft_for(
     let ask = DraftAsk {
         therapy: therapy_for(data, &ready.settings, therapy),
         strategy,
-        message: &target.content,
-        history: &ready.history,
-        risk: Some(ready.risk),
-        helpline_region: &ready.region,
+        member: ready.member(&target.content),
     };
     match assist::draft(&data.pipeline, &ask).await {
         Assisted::Ready(draft) => Card {
@@ -223,11 +220,8 @@ pub async fn feedback_for(
     };
     let ask = FeedbackAsk {
         therapy: therapy_for(data, &ready.settings, therapy),
-        message: texts.message,
+        member: ready.member(texts.message),
         draft: texts.draft,
-        history: &ready.history,
-        risk: Some(ready.risk),
-        helpline_region: &ready.region,
     };
     match assist::feedback(&data.pipeline, &ask).await {
         Assisted::Ready(feedback) => Card {
@@ -253,6 +247,18 @@ struct Ready {
     history: Vec<Turn>,
     risk: Risk,
     _working: InFlightGuard,
+}
+
+impl Ready {
+    /// The member's message as the assist reads it, with what was learned here.
+    fn member<'a>(&'a self, text: &'a str) -> MemberMessage<'a> {
+        MemberMessage {
+            text,
+            history: &self.history,
+            risk: Some(self.risk),
+            helpline_region: &self.region,
+        }
+    }
 }
 
 /// Checks the message an ask is about and reads it as the pipeline

@@ -174,17 +174,8 @@ pub async fn feedback_on_message(
     let Some(answered) = answered_message(ctx, own).await else {
         return Card::text(NO_ANSWERED_MESSAGE);
     };
-    let texts = Texts {
-        message: &answered.content,
-        draft: &own.content,
-    };
-    feedback_for(ctx, data, asker, About::Message(&answered), texts, None).await
-}
-
-/// The member's message and the supporter's draft that answers it.
-pub struct Texts<'a> {
-    pub message: &'a str,
-    pub draft: &'a str,
+    let about = About::Message(&answered);
+    feedback_for(ctx, data, asker, about, &own.content, None).await
 }
 
 /// Whom a card is about.
@@ -205,13 +196,14 @@ impl About<'_> {
     }
 }
 
-/// A feedback card on `texts.draft` (the asker has been checked).
+/// A feedback card on the supporter's `draft`, which answers the member's
+/// message `about` (the asker has been checked).
 pub async fn feedback_for(
     ctx: &serenity::Context,
     data: &Data,
     asker: &Asker<'_>,
     about: About<'_>,
-    texts: Texts<'_>,
+    draft: &str,
     therapy: Option<Therapy>,
 ) -> Card {
     let ready = match prepare(ctx, data, asker, about).await {
@@ -220,8 +212,8 @@ pub async fn feedback_for(
     };
     let ask = FeedbackAsk {
         therapy: therapy_for(data, &ready.settings, therapy),
-        member: ready.member(texts.message),
-        draft: texts.draft,
+        member: ready.member(about.text()),
+        draft,
     };
     match assist::feedback(&data.pipeline, &ask).await {
         Assisted::Ready(feedback) => Card {

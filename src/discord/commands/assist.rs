@@ -5,7 +5,7 @@
 
 use super::coe::TherapyChoice;
 use crate::discord::assist::{
-    draft_for, feedback_for, feedback_on_message, refuse_asker, About, Asker, Card, Texts,
+    draft_for, feedback_for, feedback_on_message, refuse_asker, About, Asker, Card,
 };
 use crate::discord::{Context, Error};
 use poise::serenity_prelude as serenity;
@@ -82,14 +82,10 @@ async fn feedback(
             match refuse_asker(ctx.data(), &asker).await {
                 Some(refusal) => refusal,
                 None => {
-                    let texts = Texts {
-                        message: &message,
-                        draft: &draft,
-                    };
                     let therapy = therapy.map(Into::into);
                     let serenity = ctx.serenity_context();
                     let about = About::Pasted(&message);
-                    feedback_for(serenity, ctx.data(), &asker, about, texts, therapy).await
+                    feedback_for(serenity, ctx.data(), &asker, about, &draft, therapy).await
                 }
             }
         }
